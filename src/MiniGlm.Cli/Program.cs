@@ -1,0 +1,1 @@
+namespace MiniGlm.Cli; public static class Program { public static int Main(string[] a) => 0; }
