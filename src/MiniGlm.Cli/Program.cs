@@ -1,1 +1,46 @@
-namespace MiniGlm.Cli; public static class Program { public static int Main(string[] a) => 0; }
+using MiniGlm.Cli.Commands;
+
+namespace MiniGlm.Cli;
+
+public static class Program
+{
+    private static readonly (string Name, string Summary, Func<CommandLine, int> Run)[] Commands =
+    [
+        ("prepare", "tokenize .txt files into train.bin / val.bin / meta.json", PrepareCommand.Run),
+        ("train", "pretrain or fine-tune a GPT (config file and --key=value overrides)", TrainCommand.Run),
+        ("plot", "draw the loss curves of one or more runs to loss.png and loss.svg", PlotCommand.Run),
+        ("sample", "generate text from a checkpoint (sample.py)", SampleCommand.Run),
+        ("chat", "chat with a checkpoint in the terminal", ChatCommand.Run),
+        ("bench", "benchmarks: bench generate", BenchCommand.Run),
+    ];
+
+    public static int Main(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        {
+            Console.WriteLine("usage: ./miniglm <command> [options]   (./miniglm <command> --help for its options)\n");
+            foreach (var c in Commands) Console.WriteLine($"  {c.Name,-10} {c.Summary}");
+            return args.Length == 0 ? 2 : 0;
+        }
+        var command = Commands.FirstOrDefault(c => c.Name == args[0]);
+        if (command.Name is null)
+        {
+            Console.Error.WriteLine($"error: unknown command '{args[0]}' (commands: {string.Join(", ", Commands.Select(c => c.Name))})");
+            return 2;
+        }
+        try
+        {
+            return command.Run(new CommandLine(args.Skip(1)));
+        }
+        catch (MiniGlmException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+        catch (Exception e) when (Environment.GetEnvironmentVariable("MINIGLM_DEBUG") is null)
+        {
+            Console.Error.WriteLine($"error: {e.GetType().Name}: {e.Message.Split('\n')[0]} (set MINIGLM_DEBUG=1 for the stack trace)");
+            return 70;
+        }
+    }
+}

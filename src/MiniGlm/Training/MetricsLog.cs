@@ -17,7 +17,7 @@ public sealed record MetricsRecord
 }
 
 /// The run's metrics.jsonl: appended one flushed line at a time, so a killed run keeps every record it wrote.
-/// On resume, records past the resumed iteration (written after the checkpoint) are dropped first.
+/// On resume, records past the checkpoint's iteration (written after it was saved) are dropped first.
 public sealed class MetricsLog : IDisposable
 {
     public const string FileName = "metrics.jsonl";
@@ -29,7 +29,7 @@ public sealed class MetricsLog : IDisposable
         var path = Path.Combine(runDir, FileName);
         if (resumeFromIter > 0 && File.Exists(path))
         {
-            var kept = Read(path).Where(r => r.Iter < resumeFromIter || (r.Iter == resumeFromIter && r.Split != "train"));
+            var kept = Read(path).Where(r => r.Iter <= resumeFromIter);
             AtomicFile.WriteAllText(path, string.Concat(kept.Select(r => JsonSerializer.Serialize(r, Json) + "\n")));
         }
         else if (File.Exists(path)) File.Delete(path);

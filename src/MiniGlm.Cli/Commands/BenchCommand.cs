@@ -1,0 +1,63 @@
+using System.Text.Json;
+using MiniGlm.Generation;
+using MiniGlm.Model;
+using MiniGlm.Tokenization;
+using MiniGlm.Training;
+using static TorchSharp.torch;
+
+namespace MiniGlm.Cli.Commands;
+
+public static class BenchCommand
+{
+    private const string Usage = """
+        usage: ./miniglm bench generate [--ckpt DIR | CONFIG.json] [--prompt_tokens 100] [--new_tokens 512] [--dtype float32|bfloat16|both] [--out FILE]
+          Times generation (KV cache) for batch 1 and batch 4: time to first token, ms per token, tokens/s.
+          Without --ckpt, a model of the config's shape (default: the seed's 6×512) with random weights is timed.
+          Results are printed and written as JSON to --out (default reports/bench-generate.json).
+        """;
+
+    public static int Run(CommandLine cl)
+    {
+        if (cl.Has("help") || cl.Positionals.FirstOrDefault() != "generate") { Console.WriteLine(Usage); return cl.Has("help") ? 0 : 2; }
+        var ckpt = cl.Get("ckpt");
+        var configFile = cl.Positionals.Skip(1).FirstOrDefault();
+        int promptTokens = cl.Int("prompt_tokens", 100, min: 1), newTokens = cl.Int("new_tokens", 512, min: 1);
+        var dtypes = (cl.Get("dtype") ?? "both") switch
+        {
+            "float32" => new[] { float32 }, "bfloat16" => [bfloat16], "both" => [float32, bfloat16],
+            var d => throw new MiniGlmException($"--dtype expects float32, bfloat16 or both, got {d}"),
+        };
+        var outPath = cl.Get("out") ?? Path.Combine("reports", "bench-generate.json");
+        int threads = cl.Int("threads", Environment.ProcessorCount, min: 1);
+        cl.RejectUnknown("bench");
+        torch.set_num_threads(threads);
+
+        using var loaded = ckpt is not null ? LoadedModel.Load(ckpt) : null;
+        var model = loaded?.Generator.Model ?? new GptModel(TrainConfig.Load(configFile, []).ModelConfig(50304));
+        var tokenizer = loaded?.Tokenizer ?? TextTokenizer.Load(TokenizerSpec.Gpt2);
+        Console.WriteLine($"model: {(ckpt ?? configFile ?? "seed config, random weights")}, {model.ParameterCount() / 1e6:F2}M parameters, " +
+                          $"block_size {model.Config.BlockSize}, {torch.get_num_threads()} threads");
+        var results = new List<object>();
+        foreach (var dtype in dtypes)
+        {
+            model.to(dtype);
+            var generator = new Generator(model, tokenizer);
+            foreach (int batch in new[] { 1, 4 })
+            {
+                var r = GenerationBenchmark.Run(generator, promptTokens, newTokens, batch);
+                Console.WriteLine($"{dtype,-9} batch {batch}: first token {r.FirstTokenMs:F0} ms, {r.PerTokenMs:F1} ms/token, " +
+                                  $"{r.TokensPerSec:F1} tokens/s per sequence, {r.NewTokens} tokens in {r.TotalSeconds:F2} s");
+                results.Add(new { dtype = dtype.ToString(), result = r });
+            }
+        }
+        model.to(float32);
+        AtomicFile.WriteAllText(outPath, JsonSerializer.Serialize(new
+        {
+            model = ckpt ?? configFile ?? "seed", parameters = model.ParameterCount(), threads = torch.get_num_threads(),
+            date = DateTime.UtcNow.ToString("O"), results,
+        }, new JsonSerializerOptions { WriteIndented = true }));
+        Console.WriteLine($"written {outPath}");
+        if (loaded is null) model.Dispose();
+        return 0;
+    }
+}

@@ -1,0 +1,29 @@
+using System.Text.Json.Serialization;
+using MiniGlm.Tokenization;
+
+namespace MiniGlm.Generation;
+
+/// How a question/answer exchange is laid out in tokens; the seed's is `问：{Q}\n答：{A}<|endoftext|>`. It is
+/// recorded by prepare-sft and travels in the checkpoint, so chat, serve and eval apply exactly what SFT trained.
+public sealed record ChatTemplate
+{
+    [JsonPropertyName("user_prefix")] public string UserPrefix { get; init; } = "问：";
+    [JsonPropertyName("assistant_prefix")] public string AssistantPrefix { get; init; } = "\n答：";
+
+    public static ChatTemplate Seed { get; } = new();
+
+    /// Tokens of a conversation so far, ending where the assistant's next answer begins. Each finished answer is
+    /// closed by end-of-text, as in training.
+    public List<int> Render(TextTokenizer tokenizer, IEnumerable<(string User, string? Assistant)> turns)
+    {
+        var ids = new List<int>();
+        foreach (var (user, assistant) in turns)
+        {
+            ids.AddRange(tokenizer.Encode(UserPrefix + user + AssistantPrefix));
+            if (assistant is null) break;
+            ids.AddRange(tokenizer.Encode(assistant));
+            ids.Add(tokenizer.EotId);
+        }
+        return ids;
+    }
+}

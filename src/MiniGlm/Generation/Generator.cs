@@ -1,0 +1,90 @@
+using MiniGlm.Model;
+using MiniGlm.Tokenization;
+using static TorchSharp.torch;
+
+namespace MiniGlm.Generation;
+
+/// One step of generation: the token chosen for each sample and the text it completed (empty while a character
+/// is still incomplete). Finished[i] is true once sample i has stopped at end-of-text.
+public sealed record GenerationStep(int[] Tokens, string[] Text, bool[] Finished);
+
+/// The inference engine shared by sample, chat, the server and eval. The prompt is prefilled once into a KV cache
+/// and fanned out to num_samples rows; then each new token costs one single-token step for the whole batch.
+/// When the context is full the oldest tokens drop: the window keeps its newest half and the cache is rebuilt
+/// from it (learned absolute positions cannot be shifted), so a long generation costs about two forwards per
+/// token instead of a full block per token. Without the cache (useCache: false) every step forwards the same
+/// window from scratch, which is what the cache must reproduce exactly.
+/// Call from one thread: TorchSharp's no_grad and dispose scopes are thread-local.
+public sealed class Generator(GptModel model, TextTokenizer tokenizer)
+{
+    public GptModel Model => model;
+    public TextTokenizer Tokenizer => tokenizer;
+
+    public IEnumerable<GenerationStep> Generate(IReadOnlyList<int> prompt, SamplingOptions options, int numSamples = 1,
+        bool useCache = true, CancellationToken cancel = default)
+    {
+        options.Validated();
+        if (prompt.Count == 0) throw new MiniGlmException("the prompt is empty (it must have at least one token)");
+        if (numSamples < 1) throw new MiniGlmException($"num_samples must be at least 1, got {numSamples}");
+        model.eval();
+        int block = model.Config.BlockSize;
+        var tokens = Enumerable.Range(0, numSamples).Select(_ => prompt.ToList()).ToArray();
+        var decoders = Enumerable.Range(0, numSamples).Select(_ => new StreamingDecoder(tokenizer)).ToArray();
+        var finished = new bool[numSamples];
+        using var sampler = new Sampler(options, tokenizer.VocabSize);
+        using var cache = useCache ? new KvCache(model.Config, 1, CPU, model.parameters().First().dtype) : null;
+        int cacheRows = 1; // the prompt is prefilled once, then the cache is repeated for every sample
+        int windowStart = Math.Max(0, prompt.Count - block);
+
+        for (int step = 0; step < options.MaxNewTokens && !cancel.IsCancellationRequested; step++)
+        {
+            int length = tokens[0].Count;
+            if (length - windowStart > block)
+            {
+                windowStart = length - Math.Max(1, block / 2);
+                cache?.Reset();
+            }
+            int[] next;
+            using (no_grad())
+            using (NewDisposeScope())
+            {
+                int from = cache is null ? windowStart : windowStart + cache.Length;
+                int rows = cache is null ? numSamples : cacheRows;
+                var idx = tensor(tokens.Take(rows).SelectMany(t => t.Skip(from).Take(length - from)).Select(v => (long)v).ToArray())
+                    .view(rows, length - from);
+                var logits = model.Forward(idx, null, cache)[TensorIndex.Colon, -1];
+                if (rows < numSamples)
+                {
+                    cache!.Repeat(numSamples);
+                    cacheRows = numSamples;
+                    logits = logits.repeat(numSamples, 1);
+                }
+                var context = options.RepetitionPenalty != 1.0
+                    ? tensor(tokens.SelectMany(t => t.Skip(windowStart)).Select(v => (long)v).ToArray()).view(numSamples, -1)
+                    : null;
+                next = sampler.Next(logits, context).data<long>().Select(v => (int)v).ToArray();
+            }
+
+            var text = new string[numSamples];
+            for (int i = 0; i < numSamples; i++)
+            {
+                tokens[i].Add(next[i]);
+                if (finished[i]) { text[i] = ""; continue; }
+                text[i] = decoders[i].Push(next[i]);
+                if (options.StopAtEndOfText && next[i] == tokenizer.EotId)
+                {
+                    finished[i] = true;
+                    text[i] += decoders[i].Flush();
+                }
+            }
+            bool done = finished.All(f => f) || step == options.MaxNewTokens - 1 || cancel.IsCancellationRequested;
+            if (done)
+                for (int i = 0; i < numSamples; i++) text[i] += decoders[i].Flush();
+            yield return new GenerationStep(next, text, (bool[])finished.Clone());
+            if (done) yield break;
+        }
+        // Cancelled between steps: hand over the bytes still waiting for their character.
+        var rest = decoders.Select(d => d.Flush()).ToArray();
+        if (rest.Any(r => r.Length > 0)) yield return new GenerationStep([], rest, (bool[])finished.Clone());
+    }
+}

@@ -1,0 +1,30 @@
+namespace MiniGlm.Generation;
+
+/// How tokens are chosen; defaults are MiniGLM's sample.py (plus top_p and repetition_penalty, off by default).
+public sealed record SamplingOptions
+{
+    public int MaxNewTokens { get; init; } = 500;
+    /// 0 means greedy (argmax).
+    public double Temperature { get; init; } = 0.8;
+    /// 0 disables top-k.
+    public int TopK { get; init; } = 200;
+    /// 1.0 disables nucleus sampling.
+    public double TopP { get; init; } = 1.0;
+    /// 1.0 disables it; >1 discourages tokens already in the context (the CTRL/HF rule).
+    public double RepetitionPenalty { get; init; } = 1.0;
+    public int Seed { get; init; } = 1234;
+    /// Stop a sample at <|endoftext|>; a pretrained model may be let run on.
+    public bool StopAtEndOfText { get; init; } = true;
+
+    public bool Greedy => Temperature == 0;
+
+    public SamplingOptions Validated()
+    {
+        if (MaxNewTokens < 1) throw new MiniGlmException($"max_new_tokens must be at least 1, got {MaxNewTokens}");
+        if (Temperature < 0 || double.IsNaN(Temperature)) throw new MiniGlmException($"temperature must be ≥ 0 (0 = greedy), got {Temperature}");
+        if (TopK < 0) throw new MiniGlmException($"top_k must be ≥ 0 (0 = off), got {TopK}");
+        if (!(TopP > 0 && TopP <= 1)) throw new MiniGlmException($"top_p must be in (0, 1], got {TopP}");
+        if (!(RepetitionPenalty > 0)) throw new MiniGlmException($"repetition_penalty must be > 0 (1 = off), got {RepetitionPenalty}");
+        return this;
+    }
+}

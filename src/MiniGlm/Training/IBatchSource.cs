@@ -1,0 +1,20 @@
+using static TorchSharp.torch;
+
+namespace MiniGlm.Training;
+
+/// One training or evaluation batch: inputs, next-token targets, and for SFT a loss mask aligned with the targets.
+public sealed record Batch(Tensor X, Tensor Y, Tensor? LossMask = null, Tensor? AttentionMask = null);
+
+/// Where the trainer's batches come from. Batches are a pure function of their coordinates (iteration, micro step
+/// or eval index), so a resumed run draws exactly the batches an uninterrupted one would.
+public interface IBatchSource : IDisposable
+{
+    /// Training batch for micro step <paramref name="micro"/> of iteration <paramref name="iter"/>.
+    Batch Train(int iter, int micro);
+
+    /// Evaluation batch <paramref name="index"/> of a split ("train" or "val"); the same at every evaluation.
+    Batch Eval(string split, int index);
+
+    /// Tokens (positions) per batch, for throughput figures.
+    long TokensPerBatch { get; }
+}

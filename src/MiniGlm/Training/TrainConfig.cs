@@ -1,0 +1,137 @@
+using System.Reflection;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using MiniGlm.Model;
+
+namespace MiniGlm.Training;
+
+/// Training settings with nanoGPT/MiniGLM key names; defaults are the MiniGLM skeleton's effective ones
+/// (train.py + config/train_config.py). Built from defaults, then a JSON file, then `--key=value` overrides.
+public sealed record TrainConfig
+{
+    // I/O
+    [JsonPropertyName("dataset")] public string Dataset { get; init; } = "";
+    [JsonPropertyName("out_dir")] public string OutDir { get; init; } = "out";
+    [JsonPropertyName("ckpt_dir")] public string CkptDir { get; init; } = "";
+    [JsonPropertyName("init_from")] public string InitFrom { get; init; } = "scratch";
+    [JsonPropertyName("eval_interval")] public int EvalInterval { get; init; } = 250;
+    [JsonPropertyName("eval_iters")] public int EvalIters { get; init; } = 200;
+    [JsonPropertyName("log_interval")] public int LogInterval { get; init; } = 10;
+    [JsonPropertyName("always_save_checkpoint")] public bool AlwaysSaveCheckpoint { get; init; }
+    // data
+    [JsonPropertyName("batch_size")] public int BatchSize { get; init; } = 32;
+    [JsonPropertyName("block_size")] public int BlockSize { get; init; } = 256;
+    [JsonPropertyName("gradient_accumulation_steps")] public int GradientAccumulationSteps { get; init; } = 1;
+    // model
+    [JsonPropertyName("n_layer")] public int NLayer { get; init; } = 6;
+    [JsonPropertyName("n_head")] public int NHead { get; init; } = 8;
+    [JsonPropertyName("n_embd")] public int NEmbd { get; init; } = 512;
+    [JsonPropertyName("dropout")] public double Dropout { get; init; } = 0.2;
+    [JsonPropertyName("bias")] public bool Bias { get; init; }
+    // optimizer and schedule
+    [JsonPropertyName("learning_rate")] public double LearningRate { get; init; } = 1e-3;
+    [JsonPropertyName("max_iters")] public int MaxIters { get; init; } = 5000;
+    [JsonPropertyName("weight_decay")] public double WeightDecay { get; init; } = 0.1;
+    [JsonPropertyName("beta1")] public double Beta1 { get; init; } = 0.9;
+    [JsonPropertyName("beta2")] public double Beta2 { get; init; } = 0.99;
+    [JsonPropertyName("grad_clip")] public double GradClip { get; init; } = 1.0;
+    [JsonPropertyName("decay_lr")] public bool DecayLr { get; init; } = true;
+    [JsonPropertyName("warmup_iters")] public int WarmupIters { get; init; } = 100;
+    [JsonPropertyName("lr_decay_iters")] public int LrDecayIters { get; init; } = 5000;
+    [JsonPropertyName("min_lr")] public double MinLr { get; init; } = 1e-4;
+    // system
+    [JsonPropertyName("seed")] public int Seed { get; init; } = 1234;
+    [JsonPropertyName("threads")] public int Threads { get; init; }
+
+    public static readonly string[] InitModes = ["scratch", "resume", "finetune"];
+
+    public GptConfig ModelConfig(int vocabSize) => new()
+    {
+        NLayer = NLayer, NHead = NHead, NEmbd = NEmbd, BlockSize = BlockSize,
+        VocabSize = vocabSize, Bias = Bias, Dropout = Dropout,
+    };
+
+    /// Defaults, then the JSON file (if any), then overrides applied in order. Every key is checked against the
+    /// known keys and their types; a mistake is a one-line MiniGlmException naming the key and the expected type.
+    /// <param name="defaults">Where keys not given start from: the skeleton's defaults, or a resumed run's config.</param>
+    public static TrainConfig Load(string? jsonFile, IEnumerable<KeyValuePair<string, string>> overrides, TrainConfig? defaults = null)
+    {
+        var node = JsonSerializer.SerializeToNode(defaults ?? new TrainConfig())!.AsObject();
+        if (jsonFile is not null)
+        {
+            if (!File.Exists(jsonFile)) throw new MiniGlmException($"{jsonFile}: config file not found");
+            JsonObject file;
+            try { file = JsonNode.Parse(File.ReadAllText(jsonFile), documentOptions: new() { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true })?.AsObject()
+                         ?? throw new MiniGlmException($"{jsonFile}: expected a JSON object of config keys"); }
+            catch (Exception e) when (e is JsonException or InvalidOperationException)
+            { throw new MiniGlmException($"{jsonFile}: not a JSON object of config keys: {e.Message}"); }
+            foreach (var (key, value) in file)
+                node[key] = Coerce(key, value, jsonFile);
+        }
+        foreach (var (key, text) in overrides)
+            node[key] = Coerce(key, Parse(key, text), "command line");
+        var config = node.Deserialize<TrainConfig>()!;
+        config.Validate();
+        return config;
+    }
+
+    private static readonly Dictionary<string, PropertyInfo> Properties = typeof(TrainConfig).GetProperties()
+        .Where(p => p.GetCustomAttribute<JsonPropertyNameAttribute>() is not null)
+        .ToDictionary(p => p.GetCustomAttribute<JsonPropertyNameAttribute>()!.Name);
+
+    public static IReadOnlyCollection<string> Keys => Properties.Keys;
+
+    public static bool IsKey(string key) => Properties.ContainsKey(key);
+
+    private static JsonNode? Parse(string key, string text)
+    {
+        var type = TypeOf(key, "command line");
+        if (type == typeof(string)) return JsonValue.Create(text);
+        try { return JsonNode.Parse(text.ToLowerInvariant() is "true" or "false" ? text.ToLowerInvariant() : text); }
+        catch (JsonException) { throw TypeError(key, type, text, "command line"); }
+    }
+
+    private static JsonNode? Coerce(string key, JsonNode? value, string source)
+    {
+        var type = TypeOf(key, source);
+        var kind = value?.GetValueKind();
+        if (type == typeof(string) && kind == JsonValueKind.String) return value!.DeepClone();
+        if (type == typeof(bool) && kind is JsonValueKind.True or JsonValueKind.False) return value!.DeepClone();
+        if (type == typeof(double) && kind == JsonValueKind.Number) return JsonValue.Create(value!.GetValue<double>());
+        if (type == typeof(int) && kind == JsonValueKind.Number)
+        {
+            double d = value!.GetValue<double>();
+            if (d == Math.Floor(d) && d is >= int.MinValue and <= int.MaxValue) return JsonValue.Create((int)d);
+        }
+        throw TypeError(key, type, value?.ToJsonString() ?? "null", source);
+    }
+
+    private static Type TypeOf(string key, string source) => Properties.TryGetValue(key, out var p) ? p.PropertyType
+        : throw new MiniGlmException($"{source}: unknown config key '{key}' (known keys: {string.Join(", ", Properties.Keys.Order())})");
+
+    private static MiniGlmException TypeError(string key, Type type, string got, string source)
+    {
+        var expected = type == typeof(int) ? "an integer" : type == typeof(double) ? "a number"
+            : type == typeof(bool) ? "true or false" : "a string";
+        return new MiniGlmException($"{source}: config key '{key}' expects {expected}, got {got}");
+    }
+
+    private void Validate()
+    {
+        void Check(bool ok, string key, string what) { if (!ok) throw new MiniGlmException($"config key '{key}' {what}"); }
+        Check(InitModes.Contains(InitFrom), "init_from", $"must be one of {string.Join(", ", InitModes)}, got '{InitFrom}'");
+        Check(BatchSize > 0, "batch_size", "must be positive");
+        Check(BlockSize > 0, "block_size", "must be positive");
+        Check(GradientAccumulationSteps > 0, "gradient_accumulation_steps", "must be positive");
+        Check(MaxIters >= 0, "max_iters", "must not be negative");
+        Check(EvalInterval > 0, "eval_interval", "must be positive");
+        Check(EvalIters > 0, "eval_iters", "must be positive");
+        Check(LogInterval > 0, "log_interval", "must be positive");
+        Check(LearningRate > 0, "learning_rate", "must be positive");
+        Check(MinLr >= 0 && MinLr <= LearningRate, "min_lr", "must be between 0 and learning_rate");
+        Check(Dropout is >= 0 and < 1, "dropout", "must be in [0, 1)");
+        Check(Threads >= 0, "threads", "must be 0 (all cores) or positive");
+        Check(InitFrom != "finetune" || CkptDir != "", "ckpt_dir", "must name the checkpoint to fine-tune from (init_from=finetune)");
+    }
+}

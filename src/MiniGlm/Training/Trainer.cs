@@ -1,0 +1,181 @@
+using System.Diagnostics;
+using MiniGlm.Checkpoints;
+using MiniGlm.Data;
+using MiniGlm.Model;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MiniGlm.Training;
+
+public sealed record TrainResult(int Iter, double BestValLoss, double? LastValLoss, bool Cancelled, string RunDir);
+
+/// nanoGPT's train.py: AdamW (decay on ≥2-D tensors), warmup + cosine LR, gradient accumulation and clipping,
+/// periodic train/val estimates, checkpoints when val improves, resumable to the same curve.
+public sealed class Trainer
+{
+    private readonly TrainConfig cfg;
+    private readonly ITrainingObserver observer;
+
+    public Trainer(TrainConfig config, ITrainingObserver? observer = null)
+    {
+        cfg = config;
+        this.observer = observer ?? new NullObserver();
+    }
+
+    /// The config a run will use: for init_from=resume the resumed run's own config is the base, so only the
+    /// keys given now change (a resume without the original config file continues the same schedule).
+    public static TrainConfig Configure(string? jsonFile, IReadOnlyList<KeyValuePair<string, string>> overrides)
+    {
+        var config = TrainConfig.Load(jsonFile, overrides);
+        if (config.InitFrom != "resume") return config;
+        var saved = CheckpointStore.ReadConfig(LatestCheckpoint(config.OutDir)).Train;
+        return TrainConfig.Load(jsonFile, overrides, saved);
+    }
+
+    public TrainResult Run(CancellationToken cancel = default)
+    {
+        torch.set_num_threads(cfg.Threads > 0 ? cfg.Threads : Environment.ProcessorCount);
+        var meta = DatasetMeta.Load(cfg.Dataset);
+        var (model, ckptConfig, state, from) = BuildModel(meta);
+        using var _model = model;
+        using var batches = new PretrainBatcher(cfg.Dataset, cfg.BatchSize, cfg.BlockSize, cfg.Seed);
+        var parameters = model.parameters().ToArray();
+        using var optimizer = torch.optim.AdamW(new[]
+        {
+            new AdamW.ParamGroup(parameters.Where(p => p.dim() >= 2), new AdamW.Options { weight_decay = cfg.WeightDecay }),
+            new AdamW.ParamGroup(parameters.Where(p => p.dim() < 2), new AdamW.Options { weight_decay = 0.0 }),
+        }, cfg.LearningRate, cfg.Beta1, cfg.Beta2);
+        if (cfg.InitFrom == "resume") CheckpointStore.LoadOptimizer(from!, optimizer);
+
+        long tokensPerIter = batches.TokensPerBatch * cfg.GradientAccumulationSteps;
+        double peak = Mfu.MeasurePeakFlops(batches.TokensPerBatch, model.Config.NEmbd, model.Config.VocabSize);
+        double flopsPerIter = model.FlopsPerToken() * tokensPerIter;
+        observer.Started(new TrainingStarted(state.Iter, cfg.MaxIters, model.ParameterCount(), tokensPerIter,
+            torch.get_num_threads(), peak, cfg.InitFrom, from));
+
+        using var metrics = new MetricsLog(Directory.CreateDirectory(cfg.OutDir).FullName, state.Iter);
+        var clock = Stopwatch.StartNew();
+        double startElapsed = state.ElapsedSeconds;
+        double Elapsed() => startElapsed + clock.Elapsed.TotalSeconds;
+        int startIter = state.Iter, iter = state.Iter, lastSaved = state.Iter;
+        long startTokens = state.TokensSeen;
+        double best = state.BestValLoss;
+        double? lastVal = state.ValLoss;
+        var window = Stopwatch.StartNew();
+        int windowStart = iter;
+        model.train();
+
+        void Save(string which)
+        {
+            state = state with { Iter = iter, BestValLoss = best, ValLoss = lastVal, ElapsedSeconds = Elapsed(),
+                TokensSeen = startTokens + (iter - startIter) * tokensPerIter };
+            var dir = Path.Combine(cfg.OutDir, which);
+            CheckpointStore.Save(dir, model, ckptConfig, state, which == CheckpointStore.Latest ? optimizer : null);
+            lastSaved = iter;
+            observer.Checkpointed(dir, iter);
+        }
+
+        while (true)
+        {
+            if ((iter % cfg.EvalInterval == 0 || iter == cfg.MaxIters) && state.LastEvalIter != iter)
+            {
+                var (trainLoss, valLoss) = Estimate(model, batches);
+                state = state with { LastEvalIter = iter };
+                lastVal = valLoss;
+                bool improved = valLoss < best;
+                if (improved) best = valLoss;
+                metrics.Append(new MetricsRecord { Iter = iter, Split = "train_eval", Loss = trainLoss, Elapsed = Elapsed() });
+                metrics.Append(new MetricsRecord { Iter = iter, Split = "val", Loss = valLoss, Elapsed = Elapsed() });
+                observer.Evaluated(new EvalReport(iter, trainLoss, valLoss, improved));
+                if (iter > 0)
+                {
+                    if (improved || cfg.AlwaysSaveCheckpoint) Save(CheckpointStore.Best);
+                    Save(CheckpointStore.Latest);
+                }
+                window.Restart(); windowStart = iter; // evaluation time is not training throughput
+            }
+            if (iter >= cfg.MaxIters || cancel.IsCancellationRequested) break;
+
+            double lr = LrSchedule.At(iter, cfg);
+            foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+            torch.manual_seed(Seeds.Derive(cfg.Seed, 4, iter)); // dropout masks depend only on the iteration
+            double loss = 0;
+            for (int micro = 0; micro < cfg.GradientAccumulationSteps; micro++)
+            {
+                using var scope = NewDisposeScope();
+                var b = batches.Train(iter, micro);
+                var logits = model.Forward(b.X, b.AttentionMask, null);
+                var l = GptModel.Loss(logits, b.Y, b.LossMask) / cfg.GradientAccumulationSteps;
+                l.backward();
+                loss += l.item<float>();
+            }
+            if (cfg.GradClip > 0) torch.nn.utils.clip_grad_norm_(parameters, cfg.GradClip);
+            optimizer.step();
+            optimizer.zero_grad();
+            iter++;
+
+            if (iter % cfg.LogInterval == 0 || iter == cfg.MaxIters)
+            {
+                double seconds = window.Elapsed.TotalSeconds;
+                double tokensPerSec = (iter - windowStart) * tokensPerIter / seconds;
+                double mfu = flopsPerIter * (iter - windowStart) / seconds / peak;
+                metrics.Append(new MetricsRecord { Iter = iter, Split = "train", Loss = loss, LearningRate = lr,
+                    TokensPerSec = tokensPerSec, Mfu = mfu, Elapsed = Elapsed() });
+                observer.Step(new StepReport(iter, cfg.MaxIters, loss, lr, tokensPerSec, mfu, Elapsed()));
+                window.Restart(); windowStart = iter;
+            }
+        }
+        if (iter > lastSaved) Save(CheckpointStore.Latest); // Ctrl-C between evaluations
+        return new TrainResult(iter, best, lastVal, cancel.IsCancellationRequested && iter < cfg.MaxIters, cfg.OutDir);
+    }
+
+    private (GptModel, CheckpointConfig, TrainerState, string?) BuildModel(DatasetMeta meta)
+    {
+        if (cfg.InitFrom == "scratch")
+        {
+            torch.manual_seed(cfg.Seed);
+            var model = new GptModel(cfg.ModelConfig(GptConfig.PadVocab(meta.VocabSize)));
+            return (model, new CheckpointConfig { Model = model.Config, Tokenizer = meta.Tokenizer, Train = cfg }, new TrainerState(), null);
+        }
+        var dir = cfg.InitFrom == "resume" ? LatestCheckpoint(cfg.OutDir) : CheckpointStore.Resolve(cfg.CkptDir);
+        var saved = CheckpointStore.ReadConfig(dir);
+        if (saved.Tokenizer != meta.Tokenizer)
+            throw new MiniGlmException($"{cfg.Dataset} was prepared with tokenizer {meta.Tokenizer.Name}, but checkpoint {dir} uses {saved.Tokenizer.Name}; prepare the data with the checkpoint's tokenizer");
+        if (cfg.BlockSize > saved.Model.BlockSize)
+            throw new MiniGlmException($"block_size {cfg.BlockSize} is larger than the checkpoint's {saved.Model.BlockSize} ({dir})");
+        var (m, _) = CheckpointStore.LoadModel(dir, cfg.Dropout);
+        var state = cfg.InitFrom == "resume" ? CheckpointStore.ReadState(dir) : new TrainerState();
+        return (m, saved with { Model = m.Config, Train = cfg }, state, dir);
+    }
+
+    private static string LatestCheckpoint(string outDir)
+    {
+        var latest = Path.Combine(outDir, CheckpointStore.Latest);
+        if (!Directory.Exists(latest) && !Directory.Exists(latest + ".old"))
+            throw new MiniGlmException($"{outDir}: nothing to resume (no {CheckpointStore.Latest}/ checkpoint); train with init_from=scratch first");
+        return CheckpointStore.Resolve(latest);
+    }
+
+    private (double Train, double Val) Estimate(GptModel model, IBatchSource batches)
+    {
+        model.eval();
+        using var _ = no_grad();
+        double Mean(string split)
+        {
+            double sum = 0;
+            for (int i = 0; i < cfg.EvalIters; i++)
+            {
+                using var scope = NewDisposeScope();
+                var b = batches.Eval(split, i);
+                sum += GptModel.Loss(model.Forward(b.X, b.AttentionMask, null), b.Y, b.LossMask).item<float>();
+            }
+            return sum / cfg.EvalIters;
+        }
+        var result = (Mean("train"), Mean("val"));
+        model.train();
+        return result;
+    }
+
+    private sealed class NullObserver : ITrainingObserver;
+}

@@ -1,0 +1,108 @@
+using MiniGlm.Checkpoints;
+using MiniGlm.Data;
+using MiniGlm.Tokenization;
+using MiniGlm.Training;
+
+namespace MiniGlm.Tests;
+
+/// The training loop end to end on a tiny corpus and a 2-layer × 64 model.
+public class TrainingTests : IDisposable
+{
+    private readonly string root = Directory.CreateTempSubdirectory("miniglm-train-").FullName;
+
+    public void Dispose() => Directory.Delete(root, true);
+
+    private string Dataset()
+    {
+        var text = string.Concat(Enumerable.Range(0, 60).Select(i => $"第{i % 7}回 郭靖和黄蓉在桃花岛上练武，洪七公教他们降龙十八掌。\n"));
+        var input = Path.Combine(root, "corpus.txt");
+        File.WriteAllText(input, text);
+        var dir = Path.Combine(root, "data");
+        CorpusPreparer.Prepare(new PrepareOptions { Inputs = [input], OutDir = dir }, TextTokenizer.Load(TokenizerSpec.Gpt2));
+        return dir;
+    }
+
+    private TrainConfig Tiny(string dataset, string outDir, params (string Key, string Value)[] extra) =>
+        TrainConfig.Load(null, new (string, string)[]
+        {
+            ("dataset", dataset), ("out_dir", outDir), ("n_layer", "2"), ("n_head", "2"), ("n_embd", "64"),
+            ("block_size", "32"), ("batch_size", "8"), ("eval_iters", "4"), ("eval_interval", "10"), ("log_interval", "1"),
+            ("warmup_iters", "5"), ("learning_rate", "3e-3"), ("min_lr", "3e-4"), ("threads", "2"),
+        }.Concat(extra).Select(p => new KeyValuePair<string, string>(p.Item1, p.Item2)));
+
+    [Fact]
+    public void Tiny_model_overfits_a_tiny_corpus()
+    {
+        var data = Dataset();
+        var run = Path.Combine(root, "run");
+        var result = new Trainer(Tiny(data, run, ("max_iters", "120"), ("lr_decay_iters", "120"), ("dropout", "0.0"))).Run();
+        var records = MetricsLog.Read(Path.Combine(run, MetricsLog.FileName));
+        var val = records.Where(r => r.Split == "val").ToList();
+        Assert.Equal(0, val[0].Iter);
+        Assert.True(val[0].Loss > 9, $"initial loss {val[0].Loss} should be near ln(50304) ≈ 10.8");
+        Assert.True(result.LastValLoss < 1.5, $"final val loss {result.LastValLoss} should fall far below the start");
+        Assert.True(File.Exists(Path.Combine(run, "best", "model.safetensors")));
+        Assert.True(File.Exists(Path.Combine(run, "latest", "optimizer.bin")));
+        Assert.Equal(120, CheckpointStore.ReadState(Path.Combine(run, "latest")).Iter);
+        Assert.Equal(120, records.Count(r => r.Split == "train"));
+    }
+
+    private sealed class StopAt(int iter, CancellationTokenSource cts) : ITrainingObserver
+    {
+        public void Step(StepReport e) { if (e.Iter == iter) cts.Cancel(); }
+    }
+
+    [Fact]
+    public void Resume_continues_the_same_curve_as_an_uninterrupted_run()
+    {
+        var data = Dataset();
+        string a = Path.Combine(root, "a"), b = Path.Combine(root, "b");
+        (string, string)[] schedule = [("max_iters", "24"), ("lr_decay_iters", "24"), ("dropout", "0.1")];
+        new Trainer(Tiny(data, a, schedule)).Run();
+
+        using var cts = new CancellationTokenSource();
+        var first = new Trainer(Tiny(data, b, schedule), new StopAt(13, cts)).Run(cts.Token);
+        Assert.True(first.Cancelled);
+        Assert.Equal(13, CheckpointStore.ReadState(Path.Combine(b, "latest")).Iter);
+        // A resume names only what changes: the run's own config (max_iters, dropout, …) comes from the checkpoint.
+        var resumed = Trainer.Configure(null, [new("out_dir", b), new("init_from", "resume")]);
+        Assert.Equal(24, resumed.MaxIters);
+        new Trainer(resumed).Run();
+
+        var ra = MetricsLog.Read(Path.Combine(a, MetricsLog.FileName));
+        var rb = MetricsLog.Read(Path.Combine(b, MetricsLog.FileName));
+        Assert.Equal(ra.Select(r => (r.Iter, r.Split)), rb.Select(r => (r.Iter, r.Split)));
+        foreach (var (x, y) in ra.Zip(rb)) Assert.Equal(x.Loss, y.Loss, 5);
+    }
+
+    [Fact]
+    public void Config_mistakes_name_the_key_and_the_expected_type()
+    {
+        KeyValuePair<string, string>[] One(string k, string v) => [new(k, v)];
+        Assert.Contains("unknown config key 'n_layers'", Assert.Throws<MiniGlmException>(() => TrainConfig.Load(null, One("n_layers", "2"))).Message);
+        Assert.Contains("'batch_size' expects an integer", Assert.Throws<MiniGlmException>(() => TrainConfig.Load(null, One("batch_size", "0.5"))).Message);
+        Assert.Contains("'bias' expects true or false", Assert.Throws<MiniGlmException>(() => TrainConfig.Load(null, One("bias", "maybe"))).Message);
+        Assert.Equal(0.0, TrainConfig.Load(null, One("dropout", "0")).Dropout); // nanoGPT refuses this; we need not
+        var file = Path.Combine(root, "bad.json");
+        File.WriteAllText(file, "{ \"n_embd\": \"wide\" }");
+        var e = Assert.Throws<MiniGlmException>(() => TrainConfig.Load(file, []));
+        Assert.Contains(file, e.Message);
+        Assert.Contains("'n_embd' expects an integer", e.Message);
+    }
+
+    [Fact]
+    public void A_corrupt_or_incomplete_checkpoint_is_a_clear_error()
+    {
+        var data = Dataset();
+        var run = Path.Combine(root, "run");
+        new Trainer(Tiny(data, run, ("max_iters", "10"), ("lr_decay_iters", "10"))).Run();
+        var ckpt = Path.Combine(run, "latest");
+        var weights = Path.Combine(ckpt, "model.safetensors");
+        var bytes = File.ReadAllBytes(weights);
+        File.WriteAllBytes(weights, bytes[..(bytes.Length / 2)]);
+        Assert.Contains("model.safetensors", Assert.Throws<MiniGlmException>(() => CheckpointStore.LoadModel(ckpt)).Message);
+        File.Delete(Path.Combine(ckpt, "config.json"));
+        Assert.Throws<MiniGlmException>(() => CheckpointStore.LoadModel(ckpt));
+        Assert.Contains("no such checkpoint", Assert.Throws<MiniGlmException>(() => CheckpointStore.Resolve(Path.Combine(root, "nope"))).Message);
+    }
+}
