@@ -22,9 +22,10 @@ public static class TrainCommand
 
         using var shutdown = new Shutdown("stopping: saving a checkpoint at the end of this step (Ctrl-C again to quit at once)");
         var result = TrainProgressView.Run(observer => new Trainer(config, observer).Run(shutdown.Token));
-        var plot = LossPlot.RenderRun(result.RunDir);
         Console.WriteLine($"{(result.Cancelled ? "stopped" : "done")} at iter {result.Iter}; best val loss {result.BestValLoss:F4}; " +
-                          $"checkpoints in {result.RunDir}; curves in {plot}");
+                          $"checkpoints in {result.RunDir}");
+        try { PlotCommand.Report(LossPlot.RenderRun(result.RunDir)); }
+        catch (MiniGlmException e) { Console.Error.WriteLine($"warning: no loss plot: {e.Message}"); }
         if (result.Cancelled) Console.WriteLine($"continue with: ./miniglm train --out_dir {result.RunDir} --init_from=resume");
         return 0;
     }
