@@ -2,6 +2,7 @@ using MiniGlm.Generation;
 using MiniGlm.Model;
 using MiniGlm.Tokenization;
 using static TorchSharp.torch;
+using Generator = MiniGlm.Generation.Generator;
 
 namespace MiniGlm.Tests;
 

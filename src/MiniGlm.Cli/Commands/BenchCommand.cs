@@ -3,7 +3,9 @@ using MiniGlm.Generation;
 using MiniGlm.Model;
 using MiniGlm.Tokenization;
 using MiniGlm.Training;
+using TorchSharp;
 using static TorchSharp.torch;
+using Generator = MiniGlm.Generation.Generator;
 
 namespace MiniGlm.Cli.Commands;
 

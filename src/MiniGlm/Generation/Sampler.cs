@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MiniGlm.Generation;
@@ -8,13 +9,13 @@ public sealed class Sampler : IDisposable
 {
     private readonly SamplingOptions options;
     private readonly int usableVocab;
-    private readonly Generator rng;
+    private readonly torch.Generator rng;
 
     public Sampler(SamplingOptions options, int usableVocab)
     {
         this.options = options.Validated();
         this.usableVocab = usableVocab;
-        rng = new Generator((ulong)options.Seed);
+        rng = new torch.Generator((ulong)options.Seed);
     }
 
     /// <param name="logits">(B, V) logits of the last position.</param>

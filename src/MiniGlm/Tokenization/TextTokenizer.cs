@@ -62,15 +62,18 @@ public sealed class TextTokenizer
         return new TextTokenizer(TokenizerSpec.Gpt2, tok, bytes, special[EndOfText]);
     }
 
-    /// The bytes of every id, from a tiktoken rank file ("base64 rank" lines); special tokens map to their text.
+    /// The bytes of every id, from a tiktoken rank file: "base64 rank" lines, or (the packaged GPT-2 file) a
+    /// "Capacity: N" header and one base64 token per line whose rank is its line number. Specials map to their text.
     private static byte[][] ReadRanks(byte[] file, IReadOnlyDictionary<string, int> special)
     {
-        var lines = System.Text.Encoding.ASCII.GetString(file).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var lines = System.Text.Encoding.ASCII.GetString(file).Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries)
+            .Where(l => !l.StartsWith("Capacity:")).ToArray();
         var bytes = new byte[lines.Length + special.Count][];
-        foreach (var line in lines)
+        for (int i = 0; i < lines.Length; i++)
         {
-            int space = line.IndexOf(' ');
-            bytes[int.Parse(line.AsSpan(space + 1))] = Convert.FromBase64String(line[..space]);
+            int space = lines[i].IndexOf(' ');
+            int rank = space < 0 ? i : int.Parse(lines[i].AsSpan(space + 1));
+            bytes[rank] = Convert.FromBase64String(space < 0 ? lines[i] : lines[i][..space]);
         }
         foreach (var (text, id) in special) bytes[id] = System.Text.Encoding.UTF8.GetBytes(text);
         return bytes;
