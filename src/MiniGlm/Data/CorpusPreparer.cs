@@ -19,6 +19,8 @@ public static class CorpusPreparer
         if (!(options.ValFraction >= 0 && options.ValFraction < 1))
             throw new MiniGlmException($"--val_fraction must be in [0, 1), got {options.ValFraction}");
         if (options.Threads < 1) throw new MiniGlmException($"threads must be >= 1, got {options.Threads}");
+        if (options.Inputs.Count == 0) throw new MiniGlmException("prepare needs at least one --input file, directory or glob");
+        if (File.Exists(options.OutDir)) throw new MiniGlmException($"{options.OutDir}: is a file; --out must be a directory");
 
         var clock = Stopwatch.StartNew();
         var files = CorpusSources.Expand(options.Inputs);
