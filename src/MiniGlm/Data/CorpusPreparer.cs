@@ -19,6 +19,8 @@ public static class CorpusPreparer
         if (!(options.ValFraction >= 0 && options.ValFraction < 1))
             throw new MiniGlmException($"--val_fraction must be in [0, 1), got {options.ValFraction}");
         if (options.Threads < 1) throw new MiniGlmException($"threads must be >= 1, got {options.Threads}");
+        if (options.Inputs.Count == 0) throw new MiniGlmException("prepare needs at least one --input file, directory or glob");
+        if (File.Exists(options.OutDir)) throw new MiniGlmException($"{options.OutDir}: is a file; --out must be a directory");
 
         var clock = Stopwatch.StartNew();
         var files = CorpusSources.Expand(options.Inputs);
@@ -105,16 +107,24 @@ public static class CorpusPreparer
         return sources;
     }
 
-    // Pass 2: cut the text into chunks at safe points and at forced cuts (file ends, the split), encode a batch
-    // of chunks in parallel and write their ids in order.
+    // Pass 2: cut the text into chunks at safe points and at forced cuts (file ends, the split). Each chunk is
+    // encoded on a worker while this thread reads on; ids are written in chunk order. At most a few chunks per
+    // worker are in flight, which bounds memory and keeps every core busy until the last chunk.
     private static void Encode(List<string> files, List<DatasetSource> sources, long trainChars, PrepareOptions options,
         TextTokenizer tokenizer, TokenFileWriter train, TokenFileWriter val, long totalBytes, Stopwatch clock,
         Action<PrepareProgress>? progress)
     {
         var phaseStart = clock.Elapsed.TotalSeconds;
-        var batch = new List<TextChunk>();
-        long batchChars = 0, batchLimit = 2L * options.Threads * options.ChunkChars;
-        var chunker = new TextChunker(options.ChunkChars, chunk => { batch.Add(chunk); batchChars += chunk.Text.Length; });
+        var workers = new ConcurrentExclusiveSchedulerPair(TaskScheduler.Default, options.Threads).ConcurrentScheduler;
+        var inFlight = new Queue<(TextChunk Chunk, Task<IReadOnlyList<int>> Ids)>();
+        int maxInFlight = 4 * options.Threads;
+        long bytesRead = 0;
+        var chunker = new TextChunker(options.ChunkChars, chunk =>
+        {
+            var ids = Task.Factory.StartNew(() => tokenizer.Encode(chunk.Text), CancellationToken.None, TaskCreationOptions.None, workers);
+            inFlight.Enqueue((chunk, ids));
+            while (inFlight.Count > maxInFlight) WriteOldest();
+        });
         long pos = 0, done = 0;
         bool inVal = false;
         for (int f = 0; f < files.Count; f++)
@@ -123,6 +133,7 @@ public static class CorpusPreparer
             long fileChars = 0;
             for (var text = reader.Read(); !text.IsEmpty; text = reader.Read())
             {
+                bytesRead = done + reader.BytesRead;
                 long n = Utf8TextReader.CountChars(text);
                 if (!inVal && pos + n > trainChars)
                 {
@@ -134,7 +145,6 @@ public static class CorpusPreparer
                 }
                 else chunker.Append(text, inVal);
                 pos += n; fileChars += n;
-                if (batchChars >= batchLimit || batch.Count >= 4096) WriteBatch(done + reader.BytesRead);
             }
             if (fileChars != sources[f].Chars || reader.BytesRead != sources[f].Bytes)
                 throw new MiniGlmException($"{files[f]}: changed while preparing ({sources[f].Bytes} bytes in pass 1, {reader.BytesRead} in pass 2); re-run prepare");
@@ -142,22 +152,16 @@ public static class CorpusPreparer
             chunker.Flush(inVal, eotAfter: fileChars > 0);
             done += reader.BytesRead;
         }
-        WriteBatch(done);
+        bytesRead = done;
+        while (inFlight.Count > 0) WriteOldest();
 
-        void WriteBatch(long bytesDone)
+        void WriteOldest()
         {
-            var ids = new IReadOnlyList<int>[batch.Count];
-            Parallel.For(0, batch.Count, new ParallelOptions { MaxDegreeOfParallelism = options.Threads },
-                i => ids[i] = tokenizer.Encode(batch[i].Text));
-            for (int i = 0; i < batch.Count; i++)
-            {
-                var to = batch[i].IsVal ? val : train;
-                to.Append(ids[i]);
-                if (batch[i].EotAfter) to.Append(tokenizer.EotId);
-            }
-            batch.Clear();
-            batchChars = 0;
-            progress?.Invoke(new PrepareProgress(PreparePhase.Encode, bytesDone, totalBytes, clock.Elapsed.TotalSeconds - phaseStart));
+            var (chunk, task) = inFlight.Dequeue();
+            var to = chunk.IsVal ? val : train;
+            to.Append(task.GetAwaiter().GetResult());
+            if (chunk.EotAfter) to.Append(tokenizer.EotId);
+            progress?.Invoke(new PrepareProgress(PreparePhase.Encode, bytesRead, totalBytes, clock.Elapsed.TotalSeconds - phaseStart));
         }
     }
 

@@ -29,7 +29,11 @@ internal sealed class Utf8TextReader : IDisposable
     public Utf8TextReader(string path, bool replaceInvalid, IncrementalHash? hash = null, int blockBytes = DefaultBlockBytes)
     {
         this.path = path; this.replaceInvalid = replaceInvalid; this.hash = hash; this.blockBytes = blockBytes;
-        stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
+        try { stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new MiniGlmException($"{path}: cannot read ({e.Message})", e);
+        }
         // Room for a block plus up to 3 carried bytes; UTF-8 never decodes to more UTF-16 units than bytes.
         bytes = new byte[blockBytes + 4];
         chars = new char[bytes.Length];
