@@ -52,7 +52,7 @@ public sealed class Generator(GptModel model, TextTokenizer tokenizer)
                 int rows = cache is null ? numSamples : cacheRows;
                 var idx = tensor(tokens.Take(rows).SelectMany(t => t.Skip(from).Take(length - from)).Select(v => (long)v).ToArray())
                     .view(rows, length - from);
-                var logits = model.Forward(idx, null, cache)[TensorIndex.Colon, -1];
+                var logits = model.Forward(idx, null, cache, lastOnly: true)[TensorIndex.Colon, -1];
                 if (rows < numSamples)
                 {
                     cache!.Repeat(numSamples);

@@ -31,7 +31,9 @@ public sealed class GptModel : nn.Module<Tensor, Tensor>
 
     /// <param name="mask">Optional bool attention mask (True = attend), (B, 1, T, S) or (T, S); null = causal.</param>
     /// <param name="cache">Optional KV cache; positions continue from what it holds.</param>
-    public Tensor Forward(Tensor idx, Tensor? mask, KvCache? cache)
+    /// <param name="lastOnly">Logits of the last position only, (B, 1, vocab): all that generation needs, and
+    /// the LM head over every position is a third of a prefill's work.</param>
+    public Tensor Forward(Tensor idx, Tensor? mask, KvCache? cache, bool lastOnly = false)
     {
         using var scope = NewDisposeScope();
         long t = idx.shape[1];
@@ -42,6 +44,7 @@ public sealed class GptModel : nn.Module<Tensor, Tensor>
         var x = transformer.drop.call(transformer.wte.call(idx) + transformer.wpe.call(pos));
         for (int i = 0; i < transformer.h.Count; i++)
             x = transformer.h[i].Forward(x, mask, cache?[i]);
+        if (lastOnly) x = x[TensorIndex.Colon, TensorIndex.Slice(-1)];
         x = transformer.ln_f.call(x);
         return nn.functional.linear(x, transformer.wte.weight!).MoveToOuterDisposeScope();
     }
