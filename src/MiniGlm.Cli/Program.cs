@@ -30,6 +30,7 @@ public static class Program
         }
         try
         {
+            TorchRuntime.KeepFreedMemory();
             return command.Run(new CommandLine(args.Skip(1)));
         }
         catch (MiniGlmException e)

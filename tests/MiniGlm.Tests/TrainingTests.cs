@@ -76,6 +76,20 @@ public class TrainingTests : IDisposable
     }
 
     [Fact]
+    public void Micro_batches_give_the_same_training_as_the_whole_batch()
+    {
+        var data = Dataset();
+        string whole = Path.Combine(root, "whole"), chunked = Path.Combine(root, "chunked");
+        (string, string)[] run = [("max_iters", "6"), ("lr_decay_iters", "6"), ("dropout", "0.0"), ("eval_interval", "3")];
+        new Trainer(Tiny(data, whole, [.. run, ("micro_batch_size", "8")])).Run();
+        new Trainer(Tiny(data, chunked, [.. run, ("micro_batch_size", "3")])).Run(); // chunks of 3, 3 and 2 rows
+        var a = MetricsLog.Read(Path.Combine(whole, MetricsLog.FileName));
+        var b = MetricsLog.Read(Path.Combine(chunked, MetricsLog.FileName));
+        Assert.Equal(a.Count, b.Count);
+        foreach (var (x, y) in a.Zip(b)) Assert.Equal(x.Loss, y.Loss, 4);
+    }
+
+    [Fact]
     public void Config_mistakes_name_the_key_and_the_expected_type()
     {
         KeyValuePair<string, string>[] One(string k, string v) => [new(k, v)];

@@ -49,6 +49,7 @@ public sealed class Trainer
         if (cfg.InitFrom == "resume") CheckpointStore.LoadOptimizer(from!, optimizer);
 
         long tokensPerIter = batches.TokensPerBatch * cfg.GradientAccumulationSteps;
+        int chunkRows = cfg.ChunkRows(model.Config.VocabSize);
         double peak = Mfu.MeasurePeakFlops(batches.TokensPerBatch, model.Config.NEmbd, model.Config.VocabSize);
         double flopsPerIter = model.FlopsPerToken() * tokensPerIter;
         observer.Started(new TrainingStarted(state.Iter, cfg.MaxIters, model.ParameterCount(), tokensPerIter,
@@ -80,7 +81,7 @@ public sealed class Trainer
         {
             if ((iter % cfg.EvalInterval == 0 || iter == cfg.MaxIters) && state.LastEvalIter != iter)
             {
-                var (trainLoss, valLoss) = Estimate(model, batches);
+                var (trainLoss, valLoss) = Estimate(model, batches, chunkRows);
                 state = state with { LastEvalIter = iter };
                 lastVal = valLoss;
                 bool improved = valLoss < best;
@@ -105,10 +106,13 @@ public sealed class Trainer
             {
                 using var scope = NewDisposeScope();
                 var b = batches.Train(iter, micro);
-                var logits = model.Forward(b.X, b.AttentionMask, null);
-                var l = GptModel.Loss(logits, b.Y, b.LossMask) / cfg.GradientAccumulationSteps;
-                l.backward();
-                loss += l.item<float>();
+                foreach (var (chunk, weight) in Chunks(b, chunkRows))
+                {
+                    var logits = model.Forward(chunk.X, chunk.AttentionMask, null);
+                    var l = GptModel.Loss(logits, chunk.Y, chunk.LossMask) * (weight / cfg.GradientAccumulationSteps);
+                    l.backward();
+                    loss += l.item<float>();
+                }
             }
             if (cfg.GradClip > 0) torch.nn.utils.clip_grad_norm_(parameters, cfg.GradClip);
             optimizer.step();
@@ -157,7 +161,25 @@ public sealed class Trainer
         return CheckpointStore.Resolve(latest);
     }
 
-    private (double Train, double Val) Estimate(GptModel model, IBatchSource batches)
+    /// Splits a batch into chunks of rows, each weighted by its share of the batch, so the summed chunk losses
+    /// (and gradients) equal the whole batch's mean. With a loss mask the share is of the masked positions.
+    private static IEnumerable<(Batch Chunk, double Weight)> Chunks(Batch b, int rows)
+    {
+        long n = b.X.shape[0];
+        if (rows >= n) { yield return (b, 1.0); yield break; }
+        double total = b.LossMask is null ? n : Math.Max(1.0, b.LossMask.sum().item<float>());
+        for (long start = 0; start < n; start += rows)
+        {
+            long len = Math.Min(rows, n - start);
+            Tensor Slice(Tensor t) => t.narrow(0, start, len);
+            var chunk = new Batch(Slice(b.X), Slice(b.Y), b.LossMask is null ? null : Slice(b.LossMask),
+                b.AttentionMask is null ? null : Slice(b.AttentionMask));
+            double share = b.LossMask is null ? len : chunk.LossMask!.sum().item<float>();
+            yield return (chunk, share / total);
+        }
+    }
+
+    private (double Train, double Val) Estimate(GptModel model, IBatchSource batches, int chunkRows)
     {
         model.eval();
         using var _ = no_grad();
@@ -167,8 +189,8 @@ public sealed class Trainer
             for (int i = 0; i < cfg.EvalIters; i++)
             {
                 using var scope = NewDisposeScope();
-                var b = batches.Eval(split, i);
-                sum += GptModel.Loss(model.Forward(b.X, b.AttentionMask, null), b.Y, b.LossMask).item<float>();
+                foreach (var (c, weight) in Chunks(batches.Eval(split, i), chunkRows))
+                    sum += weight * GptModel.Loss(model.Forward(c.X, c.AttentionMask, null), c.Y, c.LossMask).item<float>();
             }
             return sum / cfg.EvalIters;
         }

@@ -1,0 +1,28 @@
+using System.Runtime.InteropServices;
+
+namespace MiniGlm;
+
+/// Process-wide settings for libtorch on CPU, applied once at start-up by the front ends.
+public static partial class TorchRuntime
+{
+    private const int M_TRIM_THRESHOLD = -1, M_TOP_PAD = -2, M_MMAP_MAX = -4;
+
+    /// A training step allocates several tensors of hundreds of MB (logits over a 50k vocabulary and their
+    /// gradients). glibc serves each from a fresh mmap and unmaps it on free, so every step page-faults its
+    /// memory in again: measured here, 40 % of the CPU time went to the kernel. Keeping freed memory in the heap
+    /// makes the seed config train about 25 % faster for the same peak memory.
+    public static void KeepFreedMemory()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        try
+        {
+            mallopt(M_MMAP_MAX, 0);
+            mallopt(M_TRIM_THRESHOLD, int.MaxValue);
+            mallopt(M_TOP_PAD, 256 << 20);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { } // not glibc (musl)
+    }
+
+    [LibraryImport("libc")]
+    private static partial int mallopt(int param, int value);
+}
