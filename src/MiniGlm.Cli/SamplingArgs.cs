@@ -14,7 +14,15 @@ public static class SamplingArgs
           --repetition_penalty R  >1 discourages repeats, 1.0 = off (1.0)
           --seed S                same seed, same text (1234)
           --no_stop               keep generating past <|endoftext|>
+          --dtype D               float32 (default) or bfloat16 weights: bf16 decodes ~2× faster on CPU
         """;
+
+    public static bool BFloat16(CommandLine cl) => (cl.Get("dtype") ?? "float32") switch
+    {
+        "float32" or "fp32" => false,
+        "bfloat16" or "bf16" => true,
+        var d => throw new MiniGlmException($"--dtype expects float32 or bfloat16, got {d}"),
+    };
 
     public static SamplingOptions Read(CommandLine cl, SamplingOptions? defaults = null)
     {

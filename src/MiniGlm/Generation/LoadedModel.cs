@@ -1,5 +1,7 @@
 using MiniGlm.Checkpoints;
 using MiniGlm.Tokenization;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MiniGlm.Generation;
 
@@ -12,11 +14,14 @@ public sealed class LoadedModel : IDisposable
     public TextTokenizer Tokenizer => Generator.Tokenizer;
 
     /// Loads a checkpoint directory or a run directory (its best, else latest). Call outside any dispose scope.
-    public static LoadedModel Load(string path)
+    /// <param name="bfloat16">Inference weights in bfloat16: decoding reads every weight once per token, so half
+    /// the bytes is about twice the speed on CPU, at a slower prefill and slightly different numbers.</param>
+    public static LoadedModel Load(string path, bool bfloat16 = false)
     {
         var dir = CheckpointStore.Resolve(path);
         var (model, config) = CheckpointStore.LoadModel(dir, dropout: 0);
         model.eval();
+        if (bfloat16) model.to(ScalarType.BFloat16);
         return new LoadedModel { Path = dir, Config = config, Generator = new Generator(model, TextTokenizer.Load(config.Tokenizer)) };
     }
 
