@@ -90,6 +90,21 @@ public class TrainingTests : IDisposable
     }
 
     [Fact]
+    public void A_crash_between_the_two_renames_of_a_checkpoint_save_still_resumes()
+    {
+        var data = Dataset();
+        var run = Path.Combine(root, "run");
+        new Trainer(Tiny(data, run, ("max_iters", "10"), ("lr_decay_iters", "20"))).Run();
+        // Save() moves latest/ aside to latest.old/ before renaming the new one in: die right there.
+        Directory.Move(Path.Combine(run, "latest"), Path.Combine(run, "latest.old"));
+        var resumed = Trainer.Configure(null, [new("out_dir", run), new("init_from", "resume"), new("max_iters", "12")]);
+        var result = new Trainer(resumed).Run();
+        Assert.Equal(12, result.Iter);
+        Assert.Equal(12, CheckpointStore.ReadState(Path.Combine(run, "latest")).Iter);
+        Assert.False(Directory.Exists(Path.Combine(run, "latest.old")));
+    }
+
+    [Fact]
     public void Config_mistakes_name_the_key_and_the_expected_type()
     {
         KeyValuePair<string, string>[] One(string k, string v) => [new(k, v)];
