@@ -13,4 +13,6 @@ public sealed record TrainerState
     [JsonPropertyName("tokens_seen")] public long TokensSeen { get; init; }
     [JsonPropertyName("elapsed_seconds")] public double ElapsedSeconds { get; init; }
     [JsonPropertyName("val_loss")] public double? ValLoss { get; init; }
+    /// Iterations with no trained token (an all-masked SFT batch): no update was made.
+    [JsonPropertyName("skipped_steps")] public int SkippedSteps { get; init; }
 }

@@ -33,14 +33,16 @@ public sealed class GptModel : nn.Module<Tensor, Tensor>
     /// <param name="cache">Optional KV cache; positions continue from what it holds.</param>
     /// <param name="lastOnly">Logits of the last position only, (B, 1, vocab): all that generation needs, and
     /// the LM head over every position is a third of a prefill's work.</param>
-    public Tensor Forward(Tensor idx, Tensor? mask, KvCache? cache, bool lastOnly = false)
+    /// <param name="positions">Optional (B, T) position ids, e.g. restarting at each document of a packed SFT row
+    /// so an example sees the positions it would have alone; null = consecutive from the cache's length.</param>
+    public Tensor Forward(Tensor idx, Tensor? mask, KvCache? cache, bool lastOnly = false, Tensor? positions = null)
     {
         using var scope = NewDisposeScope();
         long t = idx.shape[1];
         int start = cache?.Length ?? 0;
         if (start + t > Config.BlockSize)
             throw new ArgumentException($"cannot forward {start + t} positions, block_size is only {Config.BlockSize}");
-        var pos = arange(start, start + t, dtype: int64, device: idx.device);
+        var pos = positions ?? arange(start, start + t, dtype: int64, device: idx.device);
         var x = transformer.drop.call(transformer.wte.call(idx) + transformer.wpe.call(pos));
         for (int i = 0; i < transformer.h.Count; i++)
             x = transformer.h[i].Forward(x, mask, cache?[i]);

@@ -2,8 +2,9 @@ using static TorchSharp.torch;
 
 namespace MiniGlm.Training;
 
-/// One training or evaluation batch: inputs, next-token targets, and for SFT a loss mask aligned with the targets.
-public sealed record Batch(Tensor X, Tensor Y, Tensor? LossMask = null, Tensor? AttentionMask = null);
+/// One training or evaluation batch: inputs and next-token targets; for SFT also a loss mask aligned with the
+/// targets and, for packed rows, an attention mask and position ids that keep each document on its own.
+public sealed record Batch(Tensor X, Tensor Y, Tensor? LossMask = null, Tensor? AttentionMask = null, Tensor? Positions = null);
 
 /// Where the trainer's batches come from. Batches are a pure function of their coordinates (iteration, micro step
 /// or eval index), so a resumed run draws exactly the batches an uninterrupted one would.

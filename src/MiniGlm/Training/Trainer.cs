@@ -8,7 +8,8 @@ using static TorchSharp.torch;
 
 namespace MiniGlm.Training;
 
-public sealed record TrainResult(int Iter, double BestValLoss, double? LastValLoss, bool Cancelled, string RunDir);
+/// <param name="SkippedSteps">Iterations whose batches had no trained (unmasked) token, so no update was made.</param>
+public sealed record TrainResult(int Iter, double BestValLoss, double? LastValLoss, bool Cancelled, string RunDir, int SkippedSteps = 0);
 
 /// nanoGPT's train.py: AdamW (decay on ≥2-D tensors), warmup + cosine LR, gradient accumulation and clipping,
 /// periodic train/val estimates, checkpoints when val improves, resumable to the same curve.
@@ -39,7 +40,11 @@ public sealed class Trainer
         var meta = DatasetMeta.Load(cfg.Dataset);
         var (model, ckptConfig, state, from) = BuildModel(meta);
         using var _model = model;
-        using var batches = new PretrainBatcher(cfg.Dataset, cfg.BatchSize, cfg.BlockSize, cfg.Seed);
+        using IBatchSource batches = meta.Kind == DatasetMeta.Sft
+            ? new SftBatcher(cfg.Dataset, meta, cfg.BatchSize, cfg.Seed)
+            : new PretrainBatcher(cfg.Dataset, cfg.BatchSize, cfg.BlockSize, cfg.Seed);
+        if (batches is SftBatcher sft && sft.BlockSize > model.Config.BlockSize)
+            throw new MiniGlmException($"{cfg.Dataset}: rows of {sft.BlockSize} tokens do not fit the model's block_size {model.Config.BlockSize}; run prepare-sft with --block_size {model.Config.BlockSize}");
         var parameters = model.parameters().ToArray();
         using var optimizer = torch.optim.AdamW(new[]
         {
@@ -59,7 +64,7 @@ public sealed class Trainer
         var clock = Stopwatch.StartNew();
         double startElapsed = state.ElapsedSeconds;
         double Elapsed() => startElapsed + clock.Elapsed.TotalSeconds;
-        int startIter = state.Iter, iter = state.Iter, lastSaved = state.Iter;
+        int startIter = state.Iter, iter = state.Iter, lastSaved = state.Iter, skipped = state.SkippedSteps;
         long startTokens = state.TokensSeen;
         double best = state.BestValLoss;
         double? lastVal = state.ValLoss;
@@ -69,7 +74,7 @@ public sealed class Trainer
 
         void Save(string which)
         {
-            state = state with { Iter = iter, BestValLoss = best, ValLoss = lastVal, ElapsedSeconds = Elapsed(),
+            state = state with { Iter = iter, BestValLoss = best, ValLoss = lastVal, ElapsedSeconds = Elapsed(), SkippedSteps = skipped,
                 TokensSeen = startTokens + (iter - startIter) * tokensPerIter };
             var dir = Path.Combine(cfg.OutDir, which);
             CheckpointStore.Save(dir, model, ckptConfig, state, which == CheckpointStore.Latest ? optimizer : null);
@@ -101,21 +106,29 @@ public sealed class Trainer
             double lr = LrSchedule.At(iter, cfg);
             foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
             torch.manual_seed(Seeds.Derive(cfg.Seed, 4, iter)); // dropout masks depend only on the iteration
-            double loss = 0;
+            double loss = 0, trainedTokens = 0;
+            bool masked = false;
             for (int micro = 0; micro < cfg.GradientAccumulationSteps; micro++)
             {
                 using var scope = NewDisposeScope();
                 var b = batches.Train(iter, micro);
+                if (b.LossMask is not null) { masked = true; trainedTokens += b.LossMask.sum().item<float>(); }
                 foreach (var (chunk, weight) in Chunks(b, chunkRows))
                 {
-                    var logits = model.Forward(chunk.X, chunk.AttentionMask, null);
+                    var logits = model.Forward(chunk.X, chunk.AttentionMask, null, positions: chunk.Positions);
                     var l = GptModel.Loss(logits, chunk.Y, chunk.LossMask) * (weight / cfg.GradientAccumulationSteps);
                     l.backward();
                     loss += l.item<float>();
                 }
             }
-            if (cfg.GradClip > 0) torch.nn.utils.clip_grad_norm_(parameters, cfg.GradClip);
-            optimizer.step();
+            // A batch whose answers are all masked out (possible with small SFT batches) has nothing to learn:
+            // stepping would still move the weights (moments, weight decay), so the step is skipped and counted.
+            if (masked && trainedTokens == 0) skipped++;
+            else
+            {
+                if (cfg.GradClip > 0) torch.nn.utils.clip_grad_norm_(parameters, cfg.GradClip);
+                optimizer.step();
+            }
             optimizer.zero_grad();
             iter++;
 
@@ -131,7 +144,7 @@ public sealed class Trainer
             }
         }
         if (iter > lastSaved) Save(CheckpointStore.Latest); // Ctrl-C between evaluations
-        return new TrainResult(iter, best, lastVal, cancel.IsCancellationRequested && iter < cfg.MaxIters, cfg.OutDir);
+        return new TrainResult(iter, best, lastVal, cancel.IsCancellationRequested && iter < cfg.MaxIters, cfg.OutDir, skipped);
     }
 
     private (GptModel, CheckpointConfig, TrainerState, string?) BuildModel(DatasetMeta meta)
@@ -140,7 +153,8 @@ public sealed class Trainer
         {
             torch.manual_seed(cfg.Seed);
             var model = new GptModel(cfg.ModelConfig(GptConfig.PadVocab(meta.VocabSize)));
-            return (model, new CheckpointConfig { Model = model.Config, Tokenizer = meta.Tokenizer, Train = cfg }, new TrainerState(), null);
+            return (model, new CheckpointConfig { Model = model.Config, Tokenizer = meta.Tokenizer, Train = cfg, ChatTemplate = meta.ChatTemplate },
+                new TrainerState(), null);
         }
         var dir = cfg.InitFrom == "resume" ? LatestCheckpoint(cfg.OutDir) : CheckpointStore.Resolve(cfg.CkptDir);
         var saved = CheckpointStore.ReadConfig(dir);
@@ -150,7 +164,8 @@ public sealed class Trainer
             throw new MiniGlmException($"block_size {cfg.BlockSize} is larger than the checkpoint's {saved.Model.BlockSize} ({dir})");
         var (m, _) = CheckpointStore.LoadModel(dir, cfg.Dropout);
         var state = cfg.InitFrom == "resume" ? CheckpointStore.ReadState(dir) : new TrainerState();
-        return (m, saved with { Model = m.Config, Train = cfg }, state, dir);
+        // SFT data brings its chat template; otherwise the model keeps the one it had (if any).
+        return (m, saved with { Model = m.Config, Train = cfg, ChatTemplate = meta.ChatTemplate ?? saved.ChatTemplate }, state, dir);
     }
 
     private static string LatestCheckpoint(string outDir)
@@ -172,8 +187,8 @@ public sealed class Trainer
         {
             long len = Math.Min(rows, n - start);
             Tensor Slice(Tensor t) => t.narrow(0, start, len);
-            var chunk = new Batch(Slice(b.X), Slice(b.Y), b.LossMask is null ? null : Slice(b.LossMask),
-                b.AttentionMask is null ? null : Slice(b.AttentionMask));
+            Tensor? Maybe(Tensor? t) => t is null ? null : Slice(t);
+            var chunk = new Batch(Slice(b.X), Slice(b.Y), Maybe(b.LossMask), Maybe(b.AttentionMask), Maybe(b.Positions));
             double share = b.LossMask is null ? len : chunk.LossMask!.sum().item<float>();
             yield return (chunk, share / total);
         }
@@ -190,7 +205,7 @@ public sealed class Trainer
             {
                 using var scope = NewDisposeScope();
                 foreach (var (c, weight) in Chunks(batches.Eval(split, i), chunkRows))
-                    sum += weight * GptModel.Loss(model.Forward(c.X, c.AttentionMask, null), c.Y, c.LossMask).item<float>();
+                    sum += weight * GptModel.Loss(model.Forward(c.X, c.AttentionMask, null, positions: c.Positions), c.Y, c.LossMask).item<float>();
             }
             return sum / cfg.EvalIters;
         }
