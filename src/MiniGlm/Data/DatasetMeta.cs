@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using MiniGlm.Generation;
 using MiniGlm.Tokenization;
 
 namespace MiniGlm.Data;
@@ -22,6 +23,8 @@ public sealed record DatasetMeta
     public const string FileName = "meta.json";
     public const string TrainFileName = "train.bin";
     public const string ValFileName = "val.bin";
+    public const string Pretrain = "pretrain";
+    public const string Sft = "sft";
 
     [JsonPropertyName("kind")] public string Kind { get; init; } = "pretrain";
     [JsonPropertyName("tokenizer")] public TokenizerSpec Tokenizer { get; init; } = TokenizerSpec.Gpt2;
@@ -34,6 +37,18 @@ public sealed record DatasetMeta
     [JsonPropertyName("val_fraction")] public double ValFraction { get; init; }
     [JsonPropertyName("sources")] public IReadOnlyList<DatasetSource> Sources { get; init; } = [];
     [JsonPropertyName("created")] public DateTimeOffset Created { get; init; }
+
+    // SFT datasets only (kind "sft"); absent from a pretrain meta.json. See SftRows for the alignment.
+    [JsonPropertyName("layout"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Layout { get; init; }
+    [JsonPropertyName("block_size"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? BlockSize { get; init; }
+    [JsonPropertyName("train_rows"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? TrainRows { get; init; }
+    [JsonPropertyName("val_rows"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? ValRows { get; init; }
+    [JsonPropertyName("alignment"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Alignment { get; init; }
+    [JsonPropertyName("chat_template"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public ChatTemplate? ChatTemplate { get; init; }
+    [JsonPropertyName("sft"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public SftSummary? SftSummary { get; init; }
+
+    public static string MaskPath(string dir, bool val) => Path.Combine(dir, val ? "val_mask.bin" : "train_mask.bin");
+    public static string DocPath(string dir, bool val) => Path.Combine(dir, val ? "val_doc.bin" : "train_doc.bin");
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
@@ -65,15 +80,25 @@ public sealed record DatasetMeta
             throw new MiniGlmException($"{path}: train_tokens and val_tokens must be >= 0; re-run prepare");
         CheckSize(TrainPath(dir), meta.TrainTokens);
         CheckSize(ValPath(dir), meta.ValTokens);
+        if (meta.Kind == Sft)
+        {
+            CheckSize(MaskPath(dir, val: false), meta.TrainTokens, bytesPerToken: 1);
+            CheckSize(MaskPath(dir, val: true), meta.ValTokens, bytesPerToken: 1);
+            if (meta.Layout == "packed")
+            {
+                CheckSize(DocPath(dir, val: false), meta.TrainTokens);
+                CheckSize(DocPath(dir, val: true), meta.ValTokens);
+            }
+        }
         return meta;
     }
 
-    private static void CheckSize(string bin, long tokens)
+    private static void CheckSize(string bin, long tokens, int bytesPerToken = 2)
     {
         if (!File.Exists(bin))
             throw new MiniGlmException($"{bin}: not found but {FileName} says {tokens} tokens; re-run prepare");
         long bytes = new FileInfo(bin).Length;
-        if (bytes != 2 * tokens)
+        if (bytes != bytesPerToken * tokens)
             throw new MiniGlmException($"{bin}: {bytes} bytes but {FileName} says {tokens} tokens; re-run prepare");
     }
 }

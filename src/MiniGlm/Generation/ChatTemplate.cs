@@ -12,6 +12,11 @@ public sealed record ChatTemplate
 
     public static ChatTemplate Seed { get; } = new();
 
+    /// The text that precedes an answer: `{UserPrefix}{user}{AssistantPrefix}`, with a system text (if any) and a
+    /// newline before it. Prompt and answer are encoded separately, so training and chat cut tokens the same way.
+    public string PromptText(string user, string? system = null) =>
+        (string.IsNullOrEmpty(system) ? "" : system + "\n") + UserPrefix + user + AssistantPrefix;
+
     /// Tokens of a conversation so far, ending where the assistant's next answer begins. Each finished answer is
     /// closed by end-of-text, as in training.
     public List<int> Render(TextTokenizer tokenizer, IEnumerable<(string User, string? Assistant)> turns)
@@ -19,7 +24,7 @@ public sealed record ChatTemplate
         var ids = new List<int>();
         foreach (var (user, assistant) in turns)
         {
-            ids.AddRange(tokenizer.Encode(UserPrefix + user + AssistantPrefix));
+            ids.AddRange(tokenizer.Encode(PromptText(user)));
             if (assistant is null) break;
             ids.AddRange(tokenizer.Encode(assistant));
             ids.Add(tokenizer.EotId);
