@@ -225,4 +225,41 @@ public class SftDataTests
         Assert.Equal(1, separate.Summary.ValExamples);
         Assert.Equal(11, separate.Summary.ExamplesRead);
     }
+
+    [Fact]
+    public void Sft_multi_turn_truncation_keeps_earlier_turns_and_matches_chat_rendering()
+    {
+        var encoder = new SftEncoder(Gpt2, ChatTemplate.Seed, blockSize: 40);
+        var longAnswer = string.Concat(Enumerable.Repeat("很长的回答", 20));
+        var seq = encoder.Encode(new SftExample([new SftTurn("一", "二"), new SftTurn("三", longAnswer)], System: "系统"), out _)!;
+        Assert.True(seq.Truncated);
+        Assert.Equal(41, seq.Length);
+
+        var promptA = Enc("系统\n问：一\n答：");
+        var promptB = Enc("问：三\n答：");
+        int[] prefix = [.. promptA, .. Enc("二"), Eot, .. promptB];
+        Assert.Equal([.. prefix, .. Enc(longAnswer)[..(41 - prefix.Length)]], seq.Ids);
+        Assert.Equal([.. promptA.Select(_ => false), .. Enc("二").Select(_ => true), true, .. promptB.Select(_ => false),
+            .. Enumerable.Repeat(true, 41 - prefix.Length)], seq.IsAnswer);
+
+        // Chat renders the same tokens for the turns after the first (it has no system text).
+        var rendered = ChatTemplate.Seed.Render(Gpt2, [("一", "二"), ("三", null)]);
+        var promptANoSystem = Enc("问：一\n答：");
+        Assert.Equal(promptANoSystem, rendered[..promptANoSystem.Length]);
+        Assert.Equal(prefix[promptA.Length..], rendered[promptANoSystem.Length..]);
+    }
+
+    [Fact]
+    public void Sft_meta_load_checks_the_mask_and_doc_files()
+    {
+        using var tmp = new TempDir();
+        Prepare(tmp, [Qa("q", "a"), Qa("q2", "a2")], blockSize: 31, SftLayout.Packed);
+        DatasetMeta.Load(tmp["out"]);
+        File.WriteAllBytes(tmp["out/train_doc.bin"], [0, 0]);
+        var e = Assert.Throws<MiniGlmException>(() => DatasetMeta.Load(tmp["out"]));
+        Assert.Contains("train_doc.bin", e.Message);
+        File.WriteAllBytes(tmp["out/train_mask.bin"], [0]);
+        e = Assert.Throws<MiniGlmException>(() => DatasetMeta.Load(tmp["out"]));
+        Assert.Contains("train_mask.bin", e.Message);
+    }
 }
