@@ -37,6 +37,7 @@ public sealed class Trainer
     public TrainResult Run(CancellationToken cancel = default)
     {
         torch.set_num_threads(cfg.Threads > 0 ? cfg.Threads : Environment.ProcessorCount);
+        TorchRuntime.KeepFreedMemory();
         var meta = DatasetMeta.Load(cfg.Dataset);
         var (model, ckptConfig, state, from) = BuildModel(meta);
         using var _model = model;
