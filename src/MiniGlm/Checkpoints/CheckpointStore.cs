@@ -30,7 +30,8 @@ public static class CheckpointStore
     const string WeightsFile = "model.safetensors", ConfigFile = "config.json", StateFile = "trainer_state.json",
         OptimizerFile = "optimizer.bin";
 
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static void Save(string dir, GptModel model, CheckpointConfig config, TrainerState state, OptimizerHelper? optimizer)
     {

@@ -50,7 +50,7 @@ public sealed record DatasetMeta
     public static string MaskPath(string dir, bool val) => Path.Combine(dir, val ? "val_mask.bin" : "train_mask.bin");
     public static string DocPath(string dir, bool val) => Path.Combine(dir, val ? "val_doc.bin" : "train_doc.bin");
 
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static string TrainPath(string dir) => Path.Combine(dir, TrainFileName);
     public static string ValPath(string dir) => Path.Combine(dir, ValFileName);
