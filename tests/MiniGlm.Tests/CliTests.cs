@@ -1,4 +1,3 @@
-using MiniGlm.Cli;
 
 namespace MiniGlm.Tests;
 
@@ -8,16 +7,6 @@ public class CliTests : IDisposable
     private readonly string root = Directory.CreateTempSubdirectory("miniglm-cli-").FullName;
 
     public void Dispose() => Directory.Delete(root, true);
-
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var (o, e) = (Console.Out, Console.Error);
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
-        Console.SetOut(stdout); Console.SetError(stderr);
-        try { return (Program.Main(args), stdout.ToString(), stderr.ToString()); }
-        finally { Console.SetOut(o); Console.SetError(e); }
-    }
 
     private static void AssertOneLineError((int Code, string Out, string Err) r, string expected)
     {
@@ -33,39 +22,39 @@ public class CliTests : IDisposable
     public void Prepare_reports_missing_empty_and_invalid_input()
     {
         var missing = Path.Combine(root, "missing.txt");
-        AssertOneLineError(Run("prepare", "--input", missing, "--out", Path.Combine(root, "d")), "missing.txt");
+        AssertOneLineError(Cli.Run("prepare", "--input", missing, "--out", Path.Combine(root, "d")), "missing.txt");
         var empty = Path.Combine(root, "empty.txt");
         File.WriteAllText(empty, "");
-        AssertOneLineError(Run("prepare", "--input", empty, "--out", Path.Combine(root, "d")), "empty");
+        AssertOneLineError(Cli.Run("prepare", "--input", empty, "--out", Path.Combine(root, "d")), "empty");
         var bad = Path.Combine(root, "bad.txt");
         File.WriteAllBytes(bad, [0x61, 0x62, 0xE4, 0xBD, 0x41]); // "ab" then a broken 3-byte sequence
-        AssertOneLineError(Run("prepare", "--input", bad, "--out", Path.Combine(root, "d")), "byte offset 2");
+        AssertOneLineError(Cli.Run("prepare", "--input", bad, "--out", Path.Combine(root, "d")), "byte offset 2");
         Assert.False(File.Exists(Path.Combine(root, "d", "train.bin")));
     }
 
     [Fact]
     public void Train_reports_unknown_keys_wrong_types_and_missing_data()
     {
-        AssertOneLineError(Run("train", "--dataset", root, "--n_layers=2"), "unknown config key 'n_layers'");
-        AssertOneLineError(Run("train", "--dataset", root, "--batch-size=big"), "'batch_size' expects an integer");
-        AssertOneLineError(Run("train", "--dataset", Path.Combine(root, "none")), "prepare");
-        AssertOneLineError(Run("train", Path.Combine(root, "no-config.json")), "no-config.json");
-        AssertOneLineError(Run("train", "--out_dir", Path.Combine(root, "fresh"), "--dataset", root, "--init_from=resume"), "nothing to resume");
+        AssertOneLineError(Cli.Run("train", "--dataset", root, "--n_layers=2"), "unknown config key 'n_layers'");
+        AssertOneLineError(Cli.Run("train", "--dataset", root, "--batch-size=big"), "'batch_size' expects an integer");
+        AssertOneLineError(Cli.Run("train", "--dataset", Path.Combine(root, "none")), "prepare");
+        AssertOneLineError(Cli.Run("train", Path.Combine(root, "no-config.json")), "no-config.json");
+        AssertOneLineError(Cli.Run("train", "--out_dir", Path.Combine(root, "fresh"), "--dataset", root, "--init_from=resume"), "nothing to resume");
     }
 
     [Fact]
     public void Sample_reports_a_missing_checkpoint_and_bad_options()
     {
-        AssertOneLineError(Run("sample", "--ckpt", Path.Combine(root, "none")), "no such checkpoint");
-        AssertOneLineError(Run("sample", "--ckpt", root, "--temperature", "-1"), "temperature");
-        AssertOneLineError(Run("sample", "--ckpt", root, "--top_p", "1.5"), "top_p");
-        AssertOneLineError(Run("sample", "--ckpt", root, "--tempurature", "1"), "unknown option --tempurature");
+        AssertOneLineError(Cli.Run("sample", "--ckpt", Path.Combine(root, "none")), "no such checkpoint");
+        AssertOneLineError(Cli.Run("sample", "--ckpt", root, "--temperature", "-1"), "temperature");
+        AssertOneLineError(Cli.Run("sample", "--ckpt", root, "--top_p", "1.5"), "top_p");
+        AssertOneLineError(Cli.Run("sample", "--ckpt", root, "--tempurature", "1"), "unknown option --tempurature");
     }
 
     [Fact]
     public void Unknown_command_is_an_error()
     {
-        var r = Run("trian");
+        var r = Cli.Run("trian");
         Assert.Equal(2, r.Code);
         Assert.Contains("unknown command 'trian'", r.Err);
     }

@@ -1,4 +1,3 @@
-using MiniGlm.Cli;
 using MiniGlm.Generation;
 
 namespace MiniGlm.Tests;
@@ -9,16 +8,6 @@ public class SampleAndChatTests : IDisposable
 
     public void Dispose() => Directory.Delete(root, true);
 
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var (o, e) = (Console.Out, Console.Error);
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
-        Console.SetOut(stdout); Console.SetError(stderr);
-        try { return (Program.Main(args), stdout.ToString(), stderr.ToString()); }
-        finally { Console.SetOut(o); Console.SetError(e); }
-    }
-
     [Fact]
     public void Sample_reads_prompts_from_a_file_and_saves_every_sample()
     {
@@ -26,7 +15,7 @@ public class SampleAndChatTests : IDisposable
         var prompts = Path.Combine(root, "prompts.txt");
         File.WriteAllText(prompts, "郭靖\n\n  黄蓉  \n");
         var save = Path.Combine(root, "samples.txt");
-        var r = Run("sample", "--ckpt", ckpt, "--start", $"FILE:{prompts}", "--num_samples", "2", "--max_new_tokens", "5", "--save_path", save);
+        var r = Cli.Run("sample", "--ckpt", ckpt, "--start", $"FILE:{prompts}", "--num_samples", "2", "--max_new_tokens", "5", "--save_path", save);
         Assert.Equal(0, r.Code);
         var saved = File.ReadAllText(save);
         Assert.Equal(4, saved.Split("---------------").Length - 1); // 2 prompts × 2 samples
@@ -34,7 +23,7 @@ public class SampleAndChatTests : IDisposable
         Assert.Equal(2, saved.Split('\n').Count(l => l.StartsWith("黄蓉")));
         // the same seed gives the same text
         var again = Path.Combine(root, "again.txt");
-        Run("sample", "--ckpt", ckpt, "--start", $"FILE:{prompts}", "--num_samples", "2", "--max_new_tokens", "5", "--save_path", again);
+        Cli.Run("sample", "--ckpt", ckpt, "--start", $"FILE:{prompts}", "--num_samples", "2", "--max_new_tokens", "5", "--save_path", again);
         Assert.Equal(saved, File.ReadAllText(again));
     }
 
@@ -42,7 +31,7 @@ public class SampleAndChatTests : IDisposable
     public void Sample_reports_an_unreadable_prompts_file()
     {
         var ckpt = TinyCheckpoint.Create(Path.Combine(root, "ckpt"));
-        var r = Run("sample", "--ckpt", ckpt, "--start", $"FILE:{Path.Combine(root, "nope.txt")}");
+        var r = Cli.Run("sample", "--ckpt", ckpt, "--start", $"FILE:{Path.Combine(root, "nope.txt")}");
         Assert.Equal(1, r.Code);
         Assert.Contains("nope.txt: prompts file not found", r.Err);
     }

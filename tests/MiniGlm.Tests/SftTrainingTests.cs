@@ -31,12 +31,8 @@ public class SftTrainingTests : IDisposable
     }
 
     private static TrainConfig Tiny(string dataset, string outDir, params (string Key, string Value)[] extra) =>
-        TrainConfig.Load(null, new (string, string)[]
-        {
-            ("dataset", dataset), ("out_dir", outDir), ("n_layer", "2"), ("n_head", "2"), ("n_embd", "64"),
-            ("block_size", "128"), ("batch_size", "4"), ("eval_iters", "2"), ("eval_interval", "50"), ("log_interval", "10"),
-            ("warmup_iters", "10"), ("learning_rate", "3e-3"), ("min_lr", "3e-4"), ("dropout", "0.0"), ("threads", "2"),
-        }.Concat(extra).Select(p => new KeyValuePair<string, string>(p.Item1, p.Item2)));
+        TinyTraining.Config(dataset, outDir, 128, [("batch_size", "4"), ("eval_iters", "2"), ("eval_interval", "50"),
+            ("log_interval", "10"), ("warmup_iters", "10"), ("dropout", "0.0"), .. extra]);
 
     [Fact]
     public void A_tiny_model_learns_to_answer_a_tiny_QA_set_exactly()
@@ -126,16 +122,11 @@ public class SftTrainingTests : IDisposable
         (string, string)[] schedule = [("max_iters", "12"), ("lr_decay_iters", "12"), ("log_interval", "1"), ("eval_interval", "6")];
         new Trainer(Tiny(data, a, schedule)).Run();
         using var cts = new CancellationTokenSource();
-        new Trainer(Tiny(data, b, schedule), new StopAt(5, cts)).Run(cts.Token);
+        new Trainer(Tiny(data, b, schedule), new TinyTraining.StopAt(5, cts)).Run(cts.Token);
         new Trainer(Trainer.Configure(null, [new("out_dir", b), new("init_from", "resume")])).Run();
         var ra = MetricsLog.Read(Path.Combine(a, MetricsLog.FileName));
         var rb = MetricsLog.Read(Path.Combine(b, MetricsLog.FileName));
         Assert.Equal(ra.Select(r => (r.Iter, r.Split)), rb.Select(r => (r.Iter, r.Split)));
         foreach (var (x, y) in ra.Zip(rb)) Assert.Equal(x.Loss, y.Loss, 5);
-    }
-
-    private sealed class StopAt(int iter, CancellationTokenSource cts) : ITrainingObserver
-    {
-        public void Step(StepReport e) { if (e.Iter == iter) cts.Cancel(); }
     }
 }

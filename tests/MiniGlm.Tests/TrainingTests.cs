@@ -22,13 +22,8 @@ public class TrainingTests : IDisposable
         return dir;
     }
 
-    private TrainConfig Tiny(string dataset, string outDir, params (string Key, string Value)[] extra) =>
-        TrainConfig.Load(null, new (string, string)[]
-        {
-            ("dataset", dataset), ("out_dir", outDir), ("n_layer", "2"), ("n_head", "2"), ("n_embd", "64"),
-            ("block_size", "32"), ("batch_size", "8"), ("eval_iters", "4"), ("eval_interval", "10"), ("log_interval", "1"),
-            ("warmup_iters", "5"), ("learning_rate", "3e-3"), ("min_lr", "3e-4"), ("threads", "2"),
-        }.Concat(extra).Select(p => new KeyValuePair<string, string>(p.Item1, p.Item2)));
+    private static TrainConfig Tiny(string dataset, string outDir, params (string Key, string Value)[] extra) =>
+        TinyTraining.Config(dataset, outDir, 32, extra);
 
     [Fact]
     public void Tiny_model_overfits_a_tiny_corpus()
@@ -47,11 +42,6 @@ public class TrainingTests : IDisposable
         Assert.Equal(120, records.Count(r => r.Split == "train"));
     }
 
-    private sealed class StopAt(int iter, CancellationTokenSource cts) : ITrainingObserver
-    {
-        public void Step(StepReport e) { if (e.Iter == iter) cts.Cancel(); }
-    }
-
     [Fact]
     public void Resume_continues_the_same_curve_as_an_uninterrupted_run()
     {
@@ -61,7 +51,7 @@ public class TrainingTests : IDisposable
         new Trainer(Tiny(data, a, schedule)).Run();
 
         using var cts = new CancellationTokenSource();
-        var first = new Trainer(Tiny(data, b, schedule), new StopAt(13, cts)).Run(cts.Token);
+        var first = new Trainer(Tiny(data, b, schedule), new TinyTraining.StopAt(13, cts)).Run(cts.Token);
         Assert.True(first.Cancelled);
         Assert.Equal(13, CheckpointStore.ReadState(Path.Combine(b, "latest")).Iter);
         // A resume names only what changes: the run's own config (max_iters, dropout, …) comes from the checkpoint.
