@@ -1,6 +1,7 @@
 using MiniGlm.Generation;
 using MiniGlm.Model;
 using MiniGlm.Tokenization;
+using TorchSharp;
 using static TorchSharp.torch;
 using Generator = MiniGlm.Generation.Generator;
 
@@ -30,6 +31,25 @@ public class GenerationTests
         Assert.Equal(Run(g, prompt, greedy, cache: false), Run(g, prompt, greedy));
         var longPrompt = Enumerable.Range(100, 40).ToList(); // longer than the context from the start
         Assert.Equal(Run(g, longPrompt, greedy, cache: false), Run(g, longPrompt, greedy));
+    }
+
+    [Fact]
+    public void Decode_weight_copies_never_outlive_a_training_step_or_a_dtype_round_trip()
+    {
+        using var model = TinyModel(blockSize: 16);
+        var g = new Generator(model, Gpt2);
+        var greedy = new SamplingOptions { Temperature = 0, MaxNewTokens = 12, StopAtEndOfText = false };
+        var prompt = Gpt2.Encode("Hello there");
+        var before = Run(g, prompt, greedy); // builds the transposed decode copies
+        model.train();
+        using (no_grad()) // an in-place "optimizer step", as training makes
+            foreach (var p in model.parameters()) p.add_(randn_like(p) * 0.05);
+        var after = Run(g, prompt, greedy);
+        Assert.Equal(Run(g, prompt, greedy, cache: false), after);
+        Assert.NotEqual(before, after);
+        model.to(ScalarType.BFloat16);
+        model.to(ScalarType.Float32); // new weight tensors, rounded through bf16
+        Assert.Equal(Run(g, prompt, greedy, cache: false), Run(g, prompt, greedy));
     }
 
     [Fact]

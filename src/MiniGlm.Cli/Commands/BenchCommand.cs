@@ -15,9 +15,10 @@ public static class BenchCommand
         usage: ./miniglm bench train [CONFIG.json] [--iters 8] [--key=value …] [--out FILE]
           Times the training loop on random tokens (default: the seed config): tokens/s, ms per iteration, MFU
           against this process's measured fp32 matmul peak, peak memory. Written to reports/bench-train.json.
-        usage: ./miniglm bench generate [--ckpt DIR | CONFIG.json] [--prompt_tokens 100] [--new_tokens 512] [--dtype float32|bfloat16|both] [--out FILE]
+        usage: ./miniglm bench generate [--ckpt DIR | CONFIG.json] [--prompt_tokens 100] [--new_tokens 512] [--dtype float32|bfloat16|both] [--threads N] [--out FILE]
           Times generation (KV cache) for batch 1 and batch 4: time to first token, ms per token, tokens/s.
           Without --ckpt, a model of the config's shape (default: the seed's 6×512) with random weights is timed.
+          --threads defaults to every core; on a busy shared machine 1 can decode faster (no waits on a descheduled peer).
           Results are printed and written as JSON to --out (default reports/bench-generate.json).
         """;
 

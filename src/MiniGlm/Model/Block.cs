@@ -25,6 +25,6 @@ public sealed class Block : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var h = x + attn.Forward(ln_1.call(x), mask, cache);
-        return (h + mlp.call(ln_2.call(h))).MoveToOuterDisposeScope();
+        return (h + mlp.Forward(ln_2.call(h), GptModel.IsDecodeStep(this, x.shape[1], cache))).MoveToOuterDisposeScope();
     }
 }

@@ -12,6 +12,7 @@ public sealed class GptModel : nn.Module<Tensor, Tensor>
     public const double LayerNormEps = 1e-5;
 
     private readonly Transformer transformer;
+    private readonly RowWeight lmHeadRow = new();
     public GptConfig Config { get; }
 
     /// Build outside any dispose scope: a scope would dispose the parameters with it.
@@ -48,7 +49,26 @@ public sealed class GptModel : nn.Module<Tensor, Tensor>
             x = transformer.h[i].Forward(x, mask, cache?[i]);
         if (lastOnly) x = x[TensorIndex.Colon, TensorIndex.Slice(-1)];
         x = transformer.ln_f.call(x);
-        return nn.functional.linear(x, transformer.wte.weight!).MoveToOuterDisposeScope();
+        var head = IsDecodeStep(this, x.shape[1], cache) ? lmHeadRow.Linear(x, transformer.wte.weight!, null)
+            : nn.functional.linear(x, transformer.wte.weight!);
+        return head.MoveToOuterDisposeScope();
+    }
+
+    /// A one-row step of cached inference: the only case that uses the decode weight copies (<see cref="RowWeight"/>),
+    /// so training, evaluation and prefill run exactly as before.
+    internal static bool IsDecodeStep(nn.Module module, long t, object? cache) =>
+        t == 1 && cache is not null && !module.training && !is_grad_enabled();
+
+    public override void train(bool on = true)
+    {
+        base.train(on);
+        if (on) lmHeadRow.Dispose();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) lmHeadRow.Dispose();
+        base.Dispose(disposing);
     }
 
     /// Mean cross-entropy of next-token predictions; with a mask, Σ(CE·mask)/Σmask (an all-zero mask gives 0).

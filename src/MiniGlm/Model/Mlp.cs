@@ -8,6 +8,7 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
 {
     private readonly Linear c_fc, c_proj;
     private readonly Dropout dropout;
+    private readonly RowWeight c_fcRow = new(), c_projRow = new();
 
     public Mlp(GptConfig config) : base(nameof(Mlp))
     {
@@ -17,11 +18,26 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x)
+    public override Tensor forward(Tensor x) => Forward(x, false);
+
+    /// <param name="row">A one-row decode step (see <see cref="GptModel.IsDecodeStep"/>).</param>
+    public Tensor Forward(Tensor x, bool row)
     {
-        using var h = c_fc.call(x);
+        using var h = row ? c_fcRow.Linear(x, c_fc) : c_fc.call(x);
         using var g = nn.functional.gelu(h);
-        using var p = c_proj.call(g);
+        using var p = row ? c_projRow.Linear(g, c_proj) : c_proj.call(g);
         return dropout.call(p);
+    }
+
+    public override void train(bool on = true)
+    {
+        base.train(on);
+        if (on) { c_fcRow.Dispose(); c_projRow.Dispose(); }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) { c_fcRow.Dispose(); c_projRow.Dispose(); }
+        base.Dispose(disposing);
     }
 }
