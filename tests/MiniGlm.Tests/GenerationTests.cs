@@ -123,6 +123,18 @@ public class GenerationTests
         Assert.Equal(new[] { 1f, 1.5f, 2f, 0.5f, -2f, ninf }, F(new SamplingOptions { Temperature = 1, TopK = 0, RepetitionPenalty = 2 }, seen));
     }
 
+    [Fact]
+    public void Top_k_sampling_draws_from_the_k_best_with_softmax_odds()
+    {
+        var row = tensor(new float[] { 1f, 3f, 2f, 0.5f, -1f, 9f });
+        var logits = row.unsqueeze(0).repeat(4000, 1);
+        using var sampler = new Sampler(new SamplingOptions { Temperature = 1, TopK = 2 }, usableVocab: 5);
+        var ids = sampler.Next(logits, null).data<long>().ToArray();
+        Assert.All(ids, id => Assert.Contains(id, new long[] { 1, 2 })); // never the padded id 5, never outside top-2
+        double share = ids.Count(id => id == 1) / 4000.0;
+        Assert.InRange(share, 0.70, 0.76); // e³ / (e³ + e²) ≈ 0.731
+    }
+
     [Theory]
     [InlineData(-0.1, 1.0, "temperature")]
     [InlineData(1.0, 0.0, "top_p")]
