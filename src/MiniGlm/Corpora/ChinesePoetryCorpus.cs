@@ -1,0 +1,80 @@
+using System.Text;
+using System.Text.Json;
+
+namespace MiniGlm.Corpora;
+
+/// Turns the extracted chinese-poetry package into plain pretraining text: one work per block (title,
+/// dynasty·author, text) with a blank line between works, one .txt file per source folder. Ranking, tonal
+/// pattern (strains) and duplicate (yudingquantangshi) folders are skipped, as are author files.
+public static class ChinesePoetryCorpus
+{
+    private static readonly HashSet<string> Skipped = ["rank", "strains", "error", "yudingquantangshi"];
+
+    private static readonly Dictionary<string, string> Dynasty = new()
+    {
+        ["shijing"] = "先秦", ["chuci"] = "先秦", ["lunyu"] = "春秋", ["sishuwujing"] = "先秦", ["mengxue"] = "",
+        ["songci"] = "宋", ["wudaishici"] = "五代", ["yuanqu"] = "元", ["nalanxingde"] = "清", ["caocaoshiji"] = "汉",
+        ["youmengying"] = "清", ["shuimotangshi"] = "唐",
+    };
+
+    /// Writes DIR/&lt;source&gt;.txt for every source folder; returns the characters written per source.
+    public static IReadOnlyDictionary<string, long> Write(string packageDir, string outDir)
+    {
+        var dist = Directory.Exists(Path.Combine(packageDir, "dist")) ? Path.Combine(packageDir, "dist") : packageDir;
+        if (!Directory.Exists(dist)) throw new MiniGlmException($"{packageDir}: not found; run ./miniglm data fetch chinese-poetry first");
+        var counts = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        foreach (var source in Directory.GetDirectories(dist).Select(Path.GetFileName).Order(StringComparer.Ordinal))
+        {
+            if (Skipped.Contains(source!)) continue;
+            var text = new StringBuilder();
+            foreach (var file in Directory.EnumerateFiles(Path.Combine(dist, source!), "*.json", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+            {
+                if (Path.GetFileName(file).StartsWith("author", StringComparison.Ordinal)) continue;
+                AppendWorks(text, file, source!);
+            }
+            if (text.Length == 0) continue;
+            AtomicFile.WriteAllText(Path.Combine(outDir, source + ".txt"), text.ToString());
+            counts[source!] = text.Length;
+        }
+        if (counts.Count == 0) throw new MiniGlmException($"{dist}: no poetry JSON found (is this the chinese-poetry package?)");
+        return counts;
+    }
+
+    private static void AppendWorks(StringBuilder text, string file, string source)
+    {
+        JsonElement root;
+        try { root = JsonDocument.Parse(File.ReadAllText(file)).RootElement; }
+        catch (JsonException e) { throw new MiniGlmException($"{file}: not valid JSON ({e.Message})"); }
+        var works = root.ValueKind == JsonValueKind.Array ? root.EnumerateArray().ToList() : [root];
+        string dynasty = Path.GetFileName(file).Contains(".tang.") ? "唐" : Path.GetFileName(file).Contains(".song.") ? "宋"
+            : Dynasty.GetValueOrDefault(source, "");
+        foreach (var work in works.Where(w => w.ValueKind == JsonValueKind.Object))
+        {
+            var body = Lines(work, "paragraphs", "para", "content");
+            if (body.Count == 0) continue;
+            var title = First(work, "title", "rhythmic", "chapter");
+            var author = First(work, "author");
+            if (title.Length > 0) text.Append(title).Append('\n');
+            if (author.Length > 0) text.Append(dynasty.Length > 0 ? $"{dynasty}·{author}" : author).Append('\n');
+            foreach (var line in body) text.Append(line).Append('\n');
+            text.Append('\n');
+        }
+    }
+
+    private static string First(JsonElement work, params string[] keys) =>
+        keys.Select(k => work.TryGetProperty(k, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()!.Trim() : "")
+            .FirstOrDefault(s => s.Length > 0) ?? "";
+
+    private static List<string> Lines(JsonElement work, params string[] keys)
+    {
+        foreach (var key in keys)
+        {
+            if (!work.TryGetProperty(key, out var v)) continue;
+            if (v.ValueKind == JsonValueKind.String) return [v.GetString()!.Trim()];
+            if (v.ValueKind == JsonValueKind.Array)
+                return v.EnumerateArray().Where(x => x.ValueKind == JsonValueKind.String).Select(x => x.GetString()!.Trim())
+                    .Where(x => x.Length > 0).ToList();
+        }
+        return [];
+    }
+}
