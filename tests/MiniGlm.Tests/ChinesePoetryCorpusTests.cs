@@ -33,6 +33,17 @@ public class ChinesePoetryCorpusTests : IDisposable
     }
 
     [Fact]
+    public void Converts_to_simplified_and_records_the_conversion()
+    {
+        Json("quantangshi/poet.tang.0.json", """[{"title":"靜夜思","author":"李白","paragraphs":["舉頭望明月"]}]""");
+        var outDir = Path.Combine(root, "text");
+        var converter = new OpenCc([new("靜", "静"), new("舉", "举"), new("頭", "头")]);
+        ChinesePoetryCorpus.Write(Path.Combine(root, "pkg"), outDir, converter);
+        Assert.Equal("静夜思\n唐·李白\n举头望明月\n\n", File.ReadAllText(Path.Combine(outDir, "quantangshi.txt")));
+        Assert.Contains("OpenCC", File.ReadAllText(Path.Combine(outDir, "corpus.json")));
+    }
+
+    [Fact]
     public void A_missing_package_or_bad_json_is_a_clear_error()
     {
         Assert.Contains("data fetch chinese-poetry", Assert.Throws<MiniGlmException>(() =>

@@ -17,8 +17,9 @@ public static class ChinesePoetryCorpus
         ["youmengying"] = "清", ["shuimotangshi"] = "唐",
     };
 
-    /// Writes DIR/&lt;source&gt;.txt for every source folder; returns the characters written per source.
-    public static IReadOnlyDictionary<string, long> Write(string packageDir, string outDir)
+    /// Writes DIR/&lt;source&gt;.txt for every source folder, converted to simplified Chinese when a converter is
+    /// given, and DIR/corpus.json recording the conversion; returns the characters written per source.
+    public static IReadOnlyDictionary<string, long> Write(string packageDir, string outDir, OpenCc? toSimplified = null)
     {
         var dist = Directory.Exists(Path.Combine(packageDir, "dist")) ? Path.Combine(packageDir, "dist") : packageDir;
         if (!Directory.Exists(dist)) throw new MiniGlmException($"{packageDir}: not found; run ./miniglm data fetch chinese-poetry first");
@@ -33,10 +34,17 @@ public static class ChinesePoetryCorpus
                 AppendWorks(text, file, source!);
             }
             if (text.Length == 0) continue;
-            AtomicFile.WriteAllText(Path.Combine(outDir, source + ".txt"), text.ToString());
-            counts[source!] = text.Length;
+            var content = toSimplified is null ? text.ToString() : toSimplified.Convert(text.ToString());
+            AtomicFile.WriteAllText(Path.Combine(outDir, source + ".txt"), content);
+            counts[source!] = content.Length;
         }
         if (counts.Count == 0) throw new MiniGlmException($"{dist}: no poetry JSON found (is this the chinese-poetry package?)");
+        AtomicFile.WriteAllText(Path.Combine(outDir, "corpus.json"), JsonSerializer.Serialize(new
+        {
+            source = NpmPackage.ChinesePoetry.Spec,
+            conversion = toSimplified is null ? "none (as in the package)" : $"traditional → simplified, OpenCC TSPhrases + TSCharacters from {OpenCc.Package.Spec}",
+            characters = counts,
+        }, new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
         return counts;
     }
 
