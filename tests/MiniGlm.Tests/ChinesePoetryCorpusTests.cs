@@ -22,10 +22,12 @@ public class ChinesePoetryCorpusTests : IDisposable
         Json("songci/ci.song.0.json", """[{"rhythmic":"水调歌头","author":"苏轼","paragraphs":["明月几时有？"]}]""");
         Json("songci/author.song.json", """[{"name":"苏轼","description":"北宋文学家"}]""");
         Json("rank/poet/poet.tang.rank.0.json", """[{"author":"李白","title":"静夜思","baidu":1}]""");
+        Json("quantangshi/error/poet.tang.0.json", """[{"title":"錯","author":"某","paragraphs":["錯字"]}]""");
         var outDir = Path.Combine(root, "text");
         var counts = ChinesePoetryCorpus.Write(Path.Combine(root, "pkg"), outDir);
 
-        Assert.Equal(["quantangshi", "songci"], counts.Keys);
+        Assert.Equal(["authors", "quantangshi", "songci"], counts.Keys);
+        Assert.Equal("苏轼\n北宋文学家\n\n", File.ReadAllText(Path.Combine(outDir, "authors.txt")));
         Assert.Equal("靜夜思\n唐·李白\n床前明月光，疑是地上霜。\n舉頭望明月，低頭思故鄉。\n\n", File.ReadAllText(Path.Combine(outDir, "quantangshi.txt")));
         Assert.Equal("水调歌头\n宋·苏轼\n明月几时有？\n\n", File.ReadAllText(Path.Combine(outDir, "songci.txt")));
         Assert.Equal(File.ReadAllText(Path.Combine(outDir, "songci.txt")).Length, counts["songci"]);

@@ -4,8 +4,9 @@ using System.Text.Json;
 namespace MiniGlm.Corpora;
 
 /// Turns the extracted chinese-poetry package into plain pretraining text: one work per block (title,
-/// dynasty·author, text) with a blank line between works, one .txt file per source folder. Ranking, tonal
-/// pattern (strains) and duplicate (yudingquantangshi) folders are skipped, as are author files.
+/// dynasty·author, text) with a blank line between works, one .txt file per source folder, and the authors'
+/// biographies (name, then text) in authors.txt. Ranking, tonal pattern (strains), known-bad (error) and
+/// duplicate (yudingquantangshi) folders are skipped.
 public static class ChinesePoetryCorpus
 {
     private static readonly HashSet<string> Skipped = ["rank", "strains", "error", "yudingquantangshi"];
@@ -24,20 +25,26 @@ public static class ChinesePoetryCorpus
         var dist = Directory.Exists(Path.Combine(packageDir, "dist")) ? Path.Combine(packageDir, "dist") : packageDir;
         if (!Directory.Exists(dist)) throw new MiniGlmException($"{packageDir}: not found; run ./miniglm data fetch chinese-poetry first");
         var counts = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var authors = new StringBuilder();
+        void Save(string name, StringBuilder text)
+        {
+            if (text.Length == 0) return;
+            var content = toSimplified is null ? text.ToString() : toSimplified.Convert(text.ToString());
+            AtomicFile.WriteAllText(Path.Combine(outDir, name + ".txt"), content);
+            counts[name] = content.Length;
+        }
         foreach (var source in Directory.GetDirectories(dist).Select(Path.GetFileName).Order(StringComparer.Ordinal))
         {
-            if (Skipped.Contains(source!)) continue;
             var text = new StringBuilder();
             foreach (var file in Directory.EnumerateFiles(Path.Combine(dist, source!), "*.json", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
             {
-                if (Path.GetFileName(file).StartsWith("author", StringComparison.Ordinal)) continue;
-                AppendWorks(text, file, source!);
+                if (Path.GetRelativePath(dist, file).Split(Path.DirectorySeparatorChar).Any(Skipped.Contains)) continue;
+                if (Path.GetFileName(file).StartsWith("author", StringComparison.Ordinal)) AppendAuthors(authors, file);
+                else AppendWorks(text, file, source!);
             }
-            if (text.Length == 0) continue;
-            var content = toSimplified is null ? text.ToString() : toSimplified.Convert(text.ToString());
-            AtomicFile.WriteAllText(Path.Combine(outDir, source + ".txt"), content);
-            counts[source!] = content.Length;
+            Save(source!, text);
         }
+        Save("authors", authors);
         if (counts.Count == 0) throw new MiniGlmException($"{dist}: no poetry JSON found (is this the chinese-poetry package?)");
         AtomicFile.WriteAllText(Path.Combine(outDir, "corpus.json"), JsonSerializer.Serialize(new
         {
@@ -48,15 +55,30 @@ public static class ChinesePoetryCorpus
         return counts;
     }
 
-    private static void AppendWorks(StringBuilder text, string file, string source)
+    private static void AppendAuthors(StringBuilder text, string file)
+    {
+        foreach (var author in Objects(file))
+        {
+            var (name, bio) = (First(author, "name"), First(author, "desc", "description"));
+            if (name.Length > 0 && bio.Length > 0) text.Append(name).Append('\n').Append(bio).Append("\n\n");
+        }
+    }
+
+    private static List<JsonElement> Objects(string file)
     {
         JsonElement root;
         try { root = JsonDocument.Parse(File.ReadAllText(file)).RootElement; }
         catch (JsonException e) { throw new MiniGlmException($"{file}: not valid JSON ({e.Message})"); }
-        var works = root.ValueKind == JsonValueKind.Array ? root.EnumerateArray().ToList() : [root];
+        return (root.ValueKind == JsonValueKind.Array ? root.EnumerateArray().ToList() : [root])
+            .Where(w => w.ValueKind == JsonValueKind.Object).ToList();
+    }
+
+    private static void AppendWorks(StringBuilder text, string file, string source)
+    {
+        var works = Objects(file);
         string dynasty = Path.GetFileName(file).Contains(".tang.") ? "唐" : Path.GetFileName(file).Contains(".song.") ? "宋"
             : Dynasty.GetValueOrDefault(source, "");
-        foreach (var work in works.Where(w => w.ValueKind == JsonValueKind.Object))
+        foreach (var work in works)
         {
             var body = Lines(work, "paragraphs", "para", "content");
             if (body.Count == 0) continue;
