@@ -80,6 +80,10 @@ public sealed class CommandLine
         return d;
     }
 
+    /// Every option as a `key=value` config override (the last value of a repeated key), except those named.
+    public List<KeyValuePair<string, string>> Overrides(params string[] except) =>
+        Options.Where(o => !except.Contains(o.Key)).Select(o => new KeyValuePair<string, string>(o.Key, Get(o.Key)!)).ToList();
+
     /// Rejects options the command did not read: a typo must not be silently ignored.
     public void RejectUnknown(string command)
     {

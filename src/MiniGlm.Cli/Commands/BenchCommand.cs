@@ -32,7 +32,7 @@ public static class BenchCommand
     {
         int iters = cl.Int("iters", 8, min: 1);
         var outPath = cl.Get("out") ?? Path.Combine("reports", "bench-train.json");
-        var overrides = cl.Options.Where(o => o.Key is not ("iters" or "out")).Select(o => new KeyValuePair<string, string>(o.Key, cl.Get(o.Key)!)).ToList();
+        var overrides = cl.Overrides("iters", "out");
         var configFile = cl.Positionals.Skip(1).FirstOrDefault();
         var config = TrainConfig.Load(configFile, overrides);
         var work = Directory.CreateTempSubdirectory("miniglm-bench-");

@@ -65,7 +65,7 @@ public static class SampleCommand
         if (!File.Exists(path)) throw new MiniGlmException($"{path}: prompts file not found");
         List<string> lines;
         try { lines = File.ReadAllLines(path).Select(l => l.Trim()).Where(l => l.Length > 0).ToList(); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or DecoderFallbackException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         { throw new MiniGlmException($"{path}: cannot read prompts file ({e.Message})"); }
         if (lines.Count == 0) throw new MiniGlmException($"{path}: no prompts in the file (one prompt per non-empty line)");
         return lines;

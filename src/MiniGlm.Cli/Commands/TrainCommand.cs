@@ -16,7 +16,7 @@ public static class TrainCommand
     {
         if (cl.Has("help")) { Console.WriteLine(Usage + "\n  keys: " + string.Join(", ", TrainConfig.Keys)); return 0; }
         if (cl.Positionals.Count > 1) throw new MiniGlmException($"train takes at most one config file, got: {string.Join(" ", cl.Positionals)}");
-        var overrides = cl.Options.Select(o => new KeyValuePair<string, string>(o.Key, cl.Get(o.Key)!)).ToList();
+        var overrides = cl.Overrides();
         var config = Trainer.Configure(cl.Positionals.FirstOrDefault(), overrides);
         if (config.Dataset == "") throw new MiniGlmException("missing --dataset (a directory made by ./miniglm prepare)");
 

@@ -90,8 +90,6 @@ public sealed record TrainConfig
 
     public static IReadOnlyCollection<string> Keys => Properties.Keys;
 
-    public static bool IsKey(string key) => Properties.ContainsKey(key);
-
     private static JsonNode? Parse(string key, string text)
     {
         var type = TypeOf(key, "command line");
