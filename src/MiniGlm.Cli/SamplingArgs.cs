@@ -1,4 +1,5 @@
 using MiniGlm.Generation;
+using MiniGlm.Model;
 
 namespace MiniGlm.Cli;
 
@@ -14,14 +15,19 @@ public static class SamplingArgs
           --repetition_penalty R  >1 discourages repeats, 1.0 = off (1.0)
           --seed S                same seed, same text (1234)
           --no_stop               keep generating past <|endoftext|>
-          --dtype D               float32 (default) or bfloat16 weights: bf16 decodes ~2× faster on CPU
+          --dtype D               inference weights: int8 (default; ~3× faster decoding than float32 on CPU),
+                                  float32 (the exact trained numbers) or bfloat16
         """;
 
-    public static bool BFloat16(CommandLine cl) => (cl.Get("dtype") ?? "float32") switch
+    public static InferenceDtype Dtype(CommandLine cl, InferenceDtype fallback = InferenceDtype.Int8) =>
+        cl.Get("dtype") is { } d ? ParseDtype(d) : fallback;
+
+    public static InferenceDtype ParseDtype(string d) => d switch
     {
-        "float32" or "fp32" => false,
-        "bfloat16" or "bf16" => true,
-        var d => throw new MiniGlmException($"--dtype expects float32 or bfloat16, got {d}"),
+        "float32" or "fp32" => InferenceDtype.Float32,
+        "bfloat16" or "bf16" => InferenceDtype.BFloat16,
+        "int8" => InferenceDtype.Int8,
+        _ => throw new MiniGlmException($"--dtype expects int8, float32 or bfloat16, got {d}"),
     };
 
     public static SamplingOptions Read(CommandLine cl, SamplingOptions? defaults = null)

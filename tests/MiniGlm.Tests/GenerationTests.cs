@@ -53,6 +53,50 @@ public class GenerationTests
     }
 
     [Fact]
+    public void Int8_rows_multiply_within_the_rounding_bound_of_their_scales()
+    {
+        if (!Int8Matrix.IsSupported) return; // no AVX2/FMA: the model decodes in fp32, covered above
+        manual_seed(3);
+        using var w = randn(100, 72); // 72 columns: four 16-wide steps and a scalar tail of 8
+        using var x = randn(3, 1, 72);
+        using var q = new Int8Matrix(w);
+        using var y = q.Multiply(x);
+        Assert.Equal(new long[] { 3, 1, 100 }, y.shape);
+        using var exact = x.matmul(w.t());
+        // Each weight is off by at most half its row's step (absmax / 127 / 2), so |error| ≤ Σ|x| · step / 2.
+        using var step = w.abs().amax(1) / 127.0;
+        using var bound = x.abs().sum(-1, keepdim: true) * step / 2 + 1e-4;
+        Assert.True((y - exact).abs().le(bound).all().item<bool>());
+        Assert.True((y - exact).abs().max().item<float>() > 0); // it really is quantized
+    }
+
+    [Fact]
+    public void Int8_decoding_follows_fp32_closely_and_switches_back_exactly()
+    {
+        if (!Int8Matrix.IsSupported) return; // no AVX2/FMA: the model decodes in fp32, covered above
+        using var model = TinyModel(blockSize: 32);
+        model.eval();
+        var g = new Generator(model, Gpt2);
+        var greedy = new SamplingOptions { Temperature = 0, MaxNewTokens = 8, StopAtEndOfText = false };
+        var prompt = Gpt2.Encode("床前明月光");
+        var fp32 = Run(g, prompt, greedy);
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var ids = tensor(prompt.Select(i => (long)i).ToArray()).unsqueeze(0);
+        Tensor Step(KvCache cache) { model.Forward(ids, null, cache); return model.Forward(ids[.., ^1..], null, cache, lastOnly: true); }
+        using var c1 = new KvCache(model.Config, 1, CPU, ScalarType.Float32);
+        var exact = Step(c1);
+        model.SetInferenceDtype(InferenceDtype.Int8);
+        Assert.Equal(InferenceDtype.Int8, model.InferenceDtype);
+        using var c2 = new KvCache(model.Config, 1, CPU, ScalarType.Float32);
+        var int8 = Step(c2);
+        double relative = ((int8 - exact).norm() / exact.norm()).item<float>();
+        Assert.InRange(relative, 1e-6, 0.02);
+        model.SetInferenceDtype(InferenceDtype.Float32);
+        Assert.Equal(fp32, Run(g, prompt, greedy)); // the fp32 copies come back, exactly
+    }
+
+    [Fact]
     public void Batched_samples_with_cache_equal_no_cache_and_the_same_seed_gives_the_same_text()
     {
         using var model = TinyModel(blockSize: 16);

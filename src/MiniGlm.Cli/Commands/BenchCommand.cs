@@ -15,7 +15,7 @@ public static class BenchCommand
         usage: ./miniglm bench train [CONFIG.json] [--iters 8] [--key=value …] [--out FILE]
           Times the training loop on random tokens (default: the seed config): tokens/s, ms per iteration, MFU
           against this process's measured fp32 matmul peak, peak memory. Written to reports/bench-train.json.
-        usage: ./miniglm bench generate [--ckpt DIR | CONFIG.json] [--prompt_tokens 100] [--new_tokens 512] [--dtype float32|bfloat16|both] [--threads N] [--out FILE]
+        usage: ./miniglm bench generate [--ckpt DIR | CONFIG.json] [--prompt_tokens 100] [--new_tokens 512] [--dtype int8|float32|bfloat16|all] [--threads N] [--out FILE]
           Times generation (KV cache) for batch 1 and batch 4: time to first token, ms per token, tokens/s.
           Without --ckpt, a model of the config's shape (default: the seed's 6×512) with random weights is timed.
           --threads defaults to every core; on a busy shared machine 1 can decode faster (no waits on a descheduled peer).
@@ -56,11 +56,7 @@ public static class BenchCommand
         var ckpt = cl.Get("ckpt");
         var configFile = cl.Positionals.Skip(1).FirstOrDefault();
         int promptTokens = cl.Int("prompt_tokens", 100, min: 1), newTokens = cl.Int("new_tokens", 512, min: 1);
-        var dtypes = (cl.Get("dtype") ?? "both") switch
-        {
-            "float32" => new[] { float32 }, "bfloat16" => [bfloat16], "both" => [float32, bfloat16],
-            var d => throw new MiniGlmException($"--dtype expects float32, bfloat16 or both, got {d}"),
-        };
+        var dtypes = (cl.Get("dtype") ?? "all") is "all" ? Enum.GetValues<InferenceDtype>() : [SamplingArgs.ParseDtype(cl.Get("dtype")!)];
         var outPath = cl.Get("out") ?? Path.Combine("reports", "bench-generate.json");
         int threads = cl.Int("threads", Environment.ProcessorCount, min: 1);
         cl.RejectUnknown("bench");
@@ -74,7 +70,8 @@ public static class BenchCommand
         var results = new List<object>();
         foreach (var dtype in dtypes)
         {
-            model.to(dtype);
+            model.SetInferenceDtype(dtype);
+            if (model.InferenceDtype != dtype) { Console.WriteLine($"{dtype}: not supported on this CPU, skipped"); continue; }
             var generator = new Generator(model, tokenizer);
             foreach (int batch in new[] { 1, 4 })
             {
@@ -84,7 +81,7 @@ public static class BenchCommand
                 results.Add(new { dtype = dtype.ToString(), result = r });
             }
         }
-        model.to(float32);
+        model.SetInferenceDtype(InferenceDtype.Float32);
         AtomicFile.WriteAllText(outPath, JsonSerializer.Serialize(new
         {
             model = ckpt ?? configFile ?? "seed", parameters = model.ParameterCount(), threads = torch.get_num_threads(),

@@ -18,10 +18,10 @@ public static class ChatCommand
         if (cl.Has("help")) { Console.WriteLine(Usage + SamplingArgs.Help); return 0; }
         var ckpt = cl.Require("ckpt", "the checkpoint or run directory to chat with");
         var options = SamplingArgs.Read(cl, new SamplingOptions { MaxNewTokens = 256 });
-        bool bf16 = SamplingArgs.BFloat16(cl);
+        var dtype = SamplingArgs.Dtype(cl);
         cl.RejectUnknown("chat");
 
-        using var model = LoadedModel.Load(ckpt, bf16);
+        using var model = LoadedModel.Load(ckpt, dtype);
         var session = new ChatSession(model.Generator, model.Config.ChatTemplate);
         Console.WriteLine($"{model.Path}: {(session.Template is null ? "pretrained model — it continues your text" : "chat model")}; /quit to leave");
         CancellationTokenSource? answering = null;

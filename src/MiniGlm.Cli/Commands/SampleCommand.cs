@@ -23,10 +23,10 @@ public static class SampleCommand
         int numSamples = cl.Int("num_samples", 10, min: 1);
         var options = SamplingArgs.Read(cl);
         var savePath = cl.Get("save_path");
-        bool bf16 = SamplingArgs.BFloat16(cl);
+        var dtype = SamplingArgs.Dtype(cl);
         cl.RejectUnknown("sample");
 
-        using var model = LoadedModel.Load(ckpt, bf16);
+        using var model = LoadedModel.Load(ckpt, dtype);
         using var shutdown = new Shutdown("stopping generation");
         var saved = new StringBuilder();
         foreach (var prompt in prompts)

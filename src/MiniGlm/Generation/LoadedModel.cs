@@ -1,7 +1,6 @@
 using MiniGlm.Checkpoints;
+using MiniGlm.Model;
 using MiniGlm.Tokenization;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace MiniGlm.Generation;
 
@@ -14,14 +13,14 @@ public sealed class LoadedModel : IDisposable
     public TextTokenizer Tokenizer => Generator.Tokenizer;
 
     /// Loads a checkpoint directory or a run directory (its best, else latest). Call outside any dispose scope.
-    /// <param name="bfloat16">Inference weights in bfloat16: decoding reads every weight once per token, so half
-    /// the bytes is about twice the speed on CPU, at a slower prefill and slightly different numbers.</param>
-    public static LoadedModel Load(string path, bool bfloat16 = false)
+    /// <param name="dtype">The inference weight format: decoding reads every weight once per token, so fewer bytes
+    /// per weight is faster on CPU, at slightly different numbers (see <see cref="InferenceDtype"/>).</param>
+    public static LoadedModel Load(string path, InferenceDtype dtype = InferenceDtype.Float32)
     {
         var dir = CheckpointStore.Resolve(path);
         var (model, config) = CheckpointStore.LoadModel(dir, dropout: 0);
         model.eval();
-        if (bfloat16) model.to(ScalarType.BFloat16);
+        model.SetInferenceDtype(dtype);
         return new LoadedModel { Path = dir, Config = config, Generator = new Generator(model, TextTokenizer.Load(config.Tokenizer)) };
     }
 

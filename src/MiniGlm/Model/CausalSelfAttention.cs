@@ -10,10 +10,12 @@ public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
     private readonly Dropout resid_dropout;
     private readonly int nHead;
     private readonly double attnDropout;
-    private readonly RowWeight c_attnRow = new(), c_projRow = new();
+    private readonly RowWeight c_attnRow, c_projRow;
 
-    public CausalSelfAttention(GptConfig config) : base(nameof(CausalSelfAttention))
+    internal CausalSelfAttention(GptConfig config, DecodeOptions decode) : base(nameof(CausalSelfAttention))
     {
+        c_attnRow = new RowWeight(decode);
+        c_projRow = new RowWeight(decode);
         c_attn = nn.Linear(config.NEmbd, 3 * config.NEmbd, hasBias: config.Bias);
         c_proj = nn.Linear(config.NEmbd, config.NEmbd, hasBias: config.Bias);
         resid_dropout = nn.Dropout(config.Dropout);

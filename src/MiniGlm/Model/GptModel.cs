@@ -12,7 +12,8 @@ public sealed class GptModel : nn.Module<Tensor, Tensor>
     public const double LayerNormEps = 1e-5;
 
     private readonly Transformer transformer;
-    private readonly RowWeight lmHeadRow = new();
+    private readonly DecodeOptions decode = new();
+    private readonly RowWeight lmHeadRow;
     public GptConfig Config { get; }
 
     /// Build outside any dispose scope: a scope would dispose the parameters with it.
@@ -20,7 +21,8 @@ public sealed class GptModel : nn.Module<Tensor, Tensor>
     {
         config.Validate();
         Config = config;
-        transformer = new Transformer(config);
+        lmHeadRow = new RowWeight(decode);
+        transformer = new Transformer(config, decode);
         RegisterComponents();
         InitWeights();
     }
@@ -53,6 +55,18 @@ public sealed class GptModel : nn.Module<Tensor, Tensor>
             : nn.functional.linear(x, transformer.wte.weight!);
         return head.MoveToOuterDisposeScope();
     }
+
+    /// The weight format used for inference (see <see cref="InferenceDtype"/>). Int8 needs AVX2 and FMA; without
+    /// them the model decodes from fp32, and <see cref="InferenceDtype"/> says so.
+    public void SetInferenceDtype(InferenceDtype dtype)
+    {
+        this.to(dtype == Model.InferenceDtype.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32);
+        decode.Int8 = dtype == Model.InferenceDtype.Int8 && Int8Matrix.IsSupported;
+    }
+
+    public InferenceDtype InferenceDtype =>
+        decode.Int8 ? Model.InferenceDtype.Int8
+        : parameters().First().dtype == ScalarType.BFloat16 ? Model.InferenceDtype.BFloat16 : Model.InferenceDtype.Float32;
 
     /// A one-row step of cached inference: the only case that uses the decode weight copies (<see cref="RowWeight"/>),
     /// so training, evaluation and prefill run exactly as before.
@@ -116,12 +130,12 @@ public sealed class GptModel : nn.Module<Tensor, Tensor>
         public readonly ModuleList<Block> h;
         public readonly LayerNorm ln_f;
 
-        public Transformer(GptConfig c) : base("transformer")
+        public Transformer(GptConfig c, DecodeOptions decode) : base("transformer")
         {
             wte = nn.Embedding(c.VocabSize, c.NEmbd);
             wpe = nn.Embedding(c.BlockSize, c.NEmbd);
             drop = nn.Dropout(c.Dropout);
-            h = nn.ModuleList(Enumerable.Range(0, c.NLayer).Select(_ => new Block(c)).ToArray());
+            h = nn.ModuleList(Enumerable.Range(0, c.NLayer).Select(_ => new Block(c, decode)).ToArray());
             ln_f = GptModel.LayerNorm(c);
             RegisterComponents();
         }

@@ -8,10 +8,12 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
 {
     private readonly Linear c_fc, c_proj;
     private readonly Dropout dropout;
-    private readonly RowWeight c_fcRow = new(), c_projRow = new();
+    private readonly RowWeight c_fcRow, c_projRow;
 
-    public Mlp(GptConfig config) : base(nameof(Mlp))
+    internal Mlp(GptConfig config, DecodeOptions decode) : base(nameof(Mlp))
     {
+        c_fcRow = new RowWeight(decode);
+        c_projRow = new RowWeight(decode);
         c_fc = nn.Linear(config.NEmbd, 4 * config.NEmbd, hasBias: config.Bias);
         c_proj = nn.Linear(4 * config.NEmbd, config.NEmbd, hasBias: config.Bias);
         dropout = nn.Dropout(config.Dropout);
