@@ -4,8 +4,8 @@ namespace MiniGlm.SftData;
 
 /// Splits a teacher's reply to "1. q1 2. q2 …" into one answer per question. Accepts the usual numberings
 /// (`1.`, `1、`, `1)`, `1：`, `**1.**`, `问题1：`, `第1题：`), answers spanning several lines, an echoed question or
-/// `答：` before the answer. Numbers must come in order: a `1.` inside answer 1 (a list in the answer) is text, not
-/// a new answer. Without any numbering, a reply of exactly one line per question is taken line by line (the seed's
+/// `答：` before the answer. Numbers only go up: a `1.` inside answer 1 (a list in the answer) is text, not a new
+/// answer; a number the reply skips leaves that question unanswered. Without any numbering, a reply of exactly one line per question is taken line by line (the seed's
 /// parse). A question whose answer cannot be found gets null.
 public static partial class NumberedReply
 {
@@ -23,10 +23,10 @@ public static partial class NumberedReply
         foreach (var line in lines)
         {
             var m = Marker().Match(line);
-            if (m.Success && int.Parse(m.Groups[1].Value) == current + 1 && current < questions.Count)
+            if (m.Success && int.Parse(m.Groups[1].Value) is var number && number > current && number <= questions.Count)
             {
                 Close();
-                current++;
+                current = number;
                 text.Add(m.Groups[2].Value);
             }
             else if (current > 0) text.Add(line);

@@ -12,12 +12,13 @@ public static class TeacherAnswers
     public const string Empty = "empty";
     public const string Duplicate = "duplicate of another answer";
 
-    /// The seed's prompt (utils/prompt.txt) with the count as a parameter and the numbering asked for explicitly.
+    /// The seed's prompt (utils/prompt.txt) with the count as a parameter, the numbering asked for explicitly, and
+    /// its rules bulleted instead of numbered 1–3 (numbered rules before numbered questions confuse the reply).
     public const string SeedPrompt = """
         现在你被要求回答{n}个问题，注意事项如下：
-        1. 尽量让{n}个回答多样化：如，使用不同的动词、名词、句式等等。
-        2. 你的回答要尽可能地详细，可以补充扩展信息。
-        3. 按问题的编号逐条回答，每个回答以“编号. ”开头，不要重复问题，不要有空行。
+        - 尽量让{n}个回答多样化：如，使用不同的动词、名词、句式等等。
+        - 你的回答要尽可能地详细，可以补充扩展信息。
+        - 按问题的编号逐条回答，每个回答以“编号. ”开头，不要重复问题，不要有空行。
         问题列表如下：
         """;
 
