@@ -9,7 +9,7 @@ public static class SftDataCommand
     private const string Usage = """
         usage: ./miniglm sft-data build --kb chinese-poetry --out data/qa/poetry.jsonl [--package data/raw/chinese-poetry]
                  [--poems anthologies|all] [--max_per_template N] [--seed 1234] [--phrasings_per_fact 2]
-                 [--next_lines_per_poem 2] [--max_answer_tokens 200] [--heldout_fraction 0.05] [--heldout_per_type 50]
+                 [--next_lines_per_poem 2] [--max_answer_tokens 200] [--block_size 256] [--heldout_fraction 0.05] [--heldout_per_type 50]
                  [--keep_traditional]
           Grounded questions computed from the chinese-poetry package (who wrote, recite, next line, a poet's
           biography, works and dynasty), several phrasings each, in simplified Chinese. Ambiguous facts (a title
@@ -60,6 +60,7 @@ public static class SftDataCommand
             PhrasingsPerFact = cl.Int("phrasings_per_fact", 2, min: 1),
             NextLinesPerPoem = cl.Int("next_lines_per_poem", 2, min: 0),
             MaxAnswerTokens = cl.Int("max_answer_tokens", 200, min: 8),
+            BlockSize = cl.Int("block_size", 256, min: 8),
             HeldOutFraction = cl.Double("heldout_fraction", 0.05),
             HeldOutPerType = cl.Int("heldout_per_type", 50, min: 0),
         };

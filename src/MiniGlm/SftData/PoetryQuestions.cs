@@ -1,3 +1,5 @@
+using MiniGlm.Generation;
+
 namespace MiniGlm.SftData;
 
 public sealed record PoetryQaOptions
@@ -11,8 +13,12 @@ public sealed record PoetryQaOptions
     public int PhrasingsPerFact { get; init; } = 2;
     public int NextLinesPerPoem { get; init; } = 2;
     public int WorksListed { get; init; } = 5;
-    /// Answers longer than this (GPT-2 tokens) are skipped (recite) or cut at a sentence end (biographies).
+    /// Answers longer than this (GPT-2 tokens) are skipped (recite), cut at a sentence end (biographies) or
+    /// list fewer works.
     public int MaxAnswerTokens { get; init; } = 200;
+    /// A question whose whole example (`问：Q\n答：A<|endoftext|>`) is longer than this is not asked, so that
+    /// prepare-sft at this block_size never cuts an answer.
+    public int BlockSize { get; init; } = 256;
     /// The share of poems and of poets kept out of training: their facts make heldout_unseen.jsonl.
     public double HeldOutFraction { get; init; } = 0.05;
     /// At most this many questions of each type in each held-out file.
@@ -71,8 +77,10 @@ public static class PoetryQuestions
             // Listing a held-out poem would teach its author; anthology poems come first, as the best known.
             var works = kb.WorksOf(a).Where(p => !heldPoems.Contains(p)).OrderBy(p => p.Anthology is null)
                 .Select(p => p.Title).Distinct().Take(o.WorksListed).ToList();
-            if (works.Count == 0) Skip("author_works: no works");
-            else facts.Add(new("author_works", held, a, $"{a}的作品有{string.Join("、", works.Select(t => $"《{t}》"))}等。", works[0]));
+            string Works() => $"{a}的作品有{string.Join("、", works.Select(t => $"《{t}》"))}等。";
+            while (works.Count > 1 && countTokens(Works()) > o.MaxAnswerTokens) works.RemoveAt(works.Count - 1);
+            if (works.Count == 0 || countTokens(Works()) > o.MaxAnswerTokens) Skip("author_works: no works (or one title too long)");
+            else facts.Add(new("author_works", held, a, Works(), works[0]));
 
             if (kb.DynastyOf(a) is { } d) facts.Add(new("author_dynasty", held, a, $"{a}是{d}代人。", d));
             else Skip("author_dynasty: name found in both dynasties");
@@ -82,6 +90,12 @@ public static class PoetryQuestions
         var perTemplate = new SortedDictionary<string, int>(StringComparer.Ordinal);
         QaItem Ask(Fact f, int phrasing) =>
             new(PoetryPhrasings.ByType[f.Type][phrasing].Replace("{x}", f.X), f.Answer, f.Type, f.Key);
+        bool Fits(QaItem q)
+        {
+            bool fits = countTokens(ChatTemplate.Seed.PromptText(q.Question)) + countTokens(q.Answer) + 1 <= o.BlockSize;
+            if (!fits) Skip($"{q.Type}: question and answer longer than block_size");
+            return fits;
+        }
         var train = new List<QaItem>();
         var trained = new List<Fact>();
         foreach (var f in Shuffle(facts.Where(f => !f.HeldOut).ToList(), rng))
@@ -89,17 +103,18 @@ public static class PoetryQuestions
             var open = Enumerable.Range(0, PoetryPhrasings.Training)
                 .Where(i => perTemplate.GetValueOrDefault(PoetryPhrasings.Name(f.Type, i)) < o.MaxPerTemplate).ToList();
             if (open.Count == 0) { Skip($"{f.Type}: not sampled (max_per_template)"); continue; }
-            foreach (var i in Shuffle(open, rng).Take(o.PhrasingsPerFact))
+            var asked = Shuffle(open, rng).Where(i => Fits(Ask(f, i))).Take(o.PhrasingsPerFact).ToList();
+            foreach (var i in asked)
             {
                 train.Add(Ask(f, i));
                 var name = PoetryPhrasings.Name(f.Type, i);
                 perTemplate[name] = perTemplate.GetValueOrDefault(name) + 1;
             }
-            trained.Add(f);
+            if (asked.Count > 0) trained.Add(f);
         }
         // Unseen facts are asked the way training asks (only the fact is new); seen ones the way it never does.
         List<QaItem> HeldOut(IEnumerable<Fact> pool, int first, int count) => pool.GroupBy(f => f.Type)
-            .SelectMany(g => Shuffle(g.ToList(), rng).Take(o.HeldOutPerType).Select(f => Ask(f, first + rng.Next(count))))
+            .SelectMany(g => Shuffle(g.ToList(), rng).Select(f => Ask(f, first + rng.Next(count))).Where(Fits).Take(o.HeldOutPerType))
             .ToList();
         var unseen = HeldOut(facts.Where(f => f.HeldOut), 0, PoetryPhrasings.Training);
         var paraphrase = HeldOut(trained, PoetryPhrasings.Training, PoetryPhrasings.ByType["who_wrote"].Length - PoetryPhrasings.Training);
