@@ -8,6 +8,7 @@ public static class Program
     [
         ("data", "fetch a data set: data fetch chinese-poetry", DataCommand.Run),
         ("prepare", "tokenize .txt files into train.bin / val.bin / meta.json", PrepareCommand.Run),
+        ("sft-data", "build question/answer JSON Lines: grounded in chinese-poetry, or templates + a teacher model", SftDataCommand.Run),
         ("prepare-sft", "turn question/answer JSON Lines into SFT rows with a loss mask", PrepareSftCommand.Run),
         ("train", "pretrain or fine-tune a GPT (config file and --key=value overrides)", TrainCommand.Run),
         ("plot", "draw the loss curves of one or more runs to loss.png and loss.svg", PlotCommand.Run),

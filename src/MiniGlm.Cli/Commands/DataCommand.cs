@@ -39,8 +39,15 @@ public static class DataCommand
         return 0;
     }
 
-    private static readonly string PoetryDir = Path.Combine("data", "raw", "chinese-poetry");
+    internal static readonly string PoetryDir = Path.Combine("data", "raw", "chinese-poetry");
     private static readonly string OpenCcDir = Path.Combine("data", "raw", "opencc-js");
+
+    /// OpenCC's traditional → simplified converter, fetching its dictionaries first if needed.
+    internal static OpenCc ToSimplified()
+    {
+        if (OpenCc.Package.Fetch(OpenCcDir)) Console.WriteLine($"fetched {OpenCc.Package.Spec} into {OpenCcDir}");
+        return OpenCc.LoadTraditionalToSimplified(OpenCcDir);
+    }
 
     private static int Corpus(CommandLine cl)
     {
@@ -48,12 +55,7 @@ public static class DataCommand
         var outDir = cl.Require("out", "the directory for the text files, e.g. data/raw/poetry-text");
         bool keep = cl.Flag("keep_traditional");
         cl.RejectUnknown("data");
-        OpenCc? converter = null;
-        if (!keep)
-        {
-            if (OpenCc.Package.Fetch(OpenCcDir)) Console.WriteLine($"fetched {OpenCc.Package.Spec} into {OpenCcDir}");
-            converter = OpenCc.LoadTraditionalToSimplified(OpenCcDir);
-        }
+        var converter = keep ? null : ToSimplified();
         var counts = ChinesePoetryCorpus.Write(from, outDir, converter);
         foreach (var (source, chars) in counts) Console.WriteLine($"{source,-16} {chars,12:N0} characters");
         Console.WriteLine($"{"total",-16} {counts.Values.Sum(),12:N0} characters in {counts.Count} files under {outDir}" +

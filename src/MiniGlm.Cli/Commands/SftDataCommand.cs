@@ -1,0 +1,173 @@
+using System.Diagnostics;
+using MiniGlm.SftData;
+using MiniGlm.Tokenization;
+
+namespace MiniGlm.Cli.Commands;
+
+public static class SftDataCommand
+{
+    private const string Usage = """
+        usage: ./miniglm sft-data build --kb chinese-poetry --out data/qa/poetry.jsonl [--package data/raw/chinese-poetry]
+                 [--poems anthologies|all] [--max_per_template N] [--seed 1234] [--phrasings_per_fact 2]
+                 [--next_lines_per_poem 2] [--max_answer_tokens 200] [--block_size 256] [--heldout_fraction 0.05] [--heldout_per_type 50]
+                 [--keep_traditional]
+          Grounded questions computed from the chinese-poetry package (who wrote, recite, next line, a poet's
+          biography, works and dynasty), several phrasings each, in simplified Chinese. Ambiguous facts (a title
+          several poets used, a line continued differently elsewhere) are skipped. Writes OUT, OUT.summary.json and,
+          beside OUT, heldout_paraphrase.jsonl (trained facts, phrasings never trained) and heldout_unseen.jsonl
+          (facts never trained). --poems anthologies (default): 唐诗三百首 + 宋词三百首 and their poets.
+        usage: ./miniglm sft-data build --templates FILE --entities FILE --teacher URL --model NAME --out FILE
+                 [--api_key_env VAR] [--per_request 5] [--concurrency 2] [--timeout 120] [--retries 5]
+                 [--temperature 0.5] [--prompt FILE] [--max_per_template N] [--seed 1234] [--no_swap]
+          The seed's method: templates ({book} {ch1} {ch2} {plot}) filled from the entities file, answered by any
+          OpenAI-compatible endpoint (URL like http://127.0.0.1:11434/v1), per_request questions per request. The
+          API key is read from the environment variable named by --api_key_env. Every answer is appended to
+          OUT.teacher-cache.jsonl as it arrives: after Ctrl-C or a failure, rerun the same command to ask the rest.
+          Relation questions ({ch1}和{ch2}) are also written with the names swapped, as the seed did (--no_swap: not).
+          Examples: examples/sft/templates.txt, examples/sft/entities.json.
+        """;
+
+    public static int Run(CommandLine cl)
+    {
+        if (cl.Has("help") || cl.Positionals.Count != 1 || cl.Positionals[0] != "build")
+        {
+            Console.WriteLine(Usage);
+            return cl.Has("help") ? 0 : 2;
+        }
+        var output = cl.Require("out", "the JSON Lines file to write, e.g. data/qa/poetry.jsonl");
+        var kb = cl.Get("kb");
+        if (kb is not null && cl.Has("templates"))
+            throw new MiniGlmException("sft-data build: give either --kb or --templates/--entities/--teacher, not both");
+        if (kb is not null) return kb == "chinese-poetry" ? Poetry(cl, output)
+            : throw new MiniGlmException($"sft-data build: unknown knowledge base '{kb}' (known: chinese-poetry)");
+        if (cl.Has("templates")) return Teacher(cl, output);
+        throw new MiniGlmException("sft-data build: missing --kb chinese-poetry or --templates FILE --entities FILE --teacher URL --model NAME");
+    }
+
+    private static int Poetry(CommandLine cl, string output)
+    {
+        var package = cl.Get("package") ?? DataCommand.PoetryDir;
+        var poems = cl.Get("poems") ?? "anthologies";
+        var options = new PoetryQaOptions
+        {
+            AllPoems = poems switch
+            {
+                "anthologies" => false, "all" => true,
+                _ => throw new MiniGlmException($"--poems expects anthologies or all, got {poems}"),
+            },
+            Seed = cl.Int("seed", 1234),
+            MaxPerTemplate = cl.Int("max_per_template", int.MaxValue, min: 1),
+            PhrasingsPerFact = cl.Int("phrasings_per_fact", 2, min: 1),
+            NextLinesPerPoem = cl.Int("next_lines_per_poem", 2, min: 0),
+            MaxAnswerTokens = cl.Int("max_answer_tokens", 200, min: 8),
+            BlockSize = cl.Int("block_size", 256, min: 8),
+            HeldOutFraction = cl.Double("heldout_fraction", 0.05),
+            HeldOutPerType = cl.Int("heldout_per_type", 50, min: 0),
+        };
+        if (options.HeldOutFraction is < 0 or >= 1) throw new MiniGlmException($"--heldout_fraction must be in [0, 1), got {options.HeldOutFraction}");
+        bool keep = cl.Flag("keep_traditional");
+        cl.RejectUnknown("sft-data");
+
+        var clock = Stopwatch.StartNew();
+        var converter = keep ? null : DataCommand.ToSimplified();
+        var knowledge = PoetryKnowledgeBase.Load(package, converter);
+        Console.WriteLine($"loaded {knowledge.Poems.Count:N0} poems from {package} in {clock.Elapsed.TotalSeconds:0.0} s");
+        var tokenizer = TextTokenizer.Load(TokenizerSpec.Gpt2);
+        var build = PoetryQuestions.Build(knowledge, options, text => tokenizer.Encode(text).Count);
+
+        var dir = Path.GetDirectoryName(Path.GetFullPath(output))!;
+        QaFile.Write(output, build.Train);
+        QaFile.Write(Path.Combine(dir, "heldout_paraphrase.jsonl"), build.HeldOutParaphrase);
+        QaFile.Write(Path.Combine(dir, "heldout_unseen.jsonl"), build.HeldOutUnseen);
+        return Report(new SftDataSummary
+        {
+            Output = output, Source = $"chinese-poetry ({package}, poems: {poems})", Questions = build.Train.Count,
+            PerType = SftDataSummary.Count(build.Train.Select(q => q.Type!)), PerTemplate = build.PerTemplate,
+            HeldOutParaphrase = build.HeldOutParaphrase.Count, HeldOutUnseen = build.HeldOutUnseen.Count,
+            Skipped = build.Skipped, Seconds = Math.Round(clock.Elapsed.TotalSeconds, 1),
+        });
+    }
+
+    private static int Teacher(CommandLine cl, string output)
+    {
+        var templates = TemplateExpander.LoadTemplates(cl.Require("templates", "the question templates, one per line"));
+        var books = BookEntities.Load(cl.Require("entities", "the entities JSON: {\"books\":[{\"name\",\"characters\",\"plots\"}]}"));
+        var keyVar = cl.Get("api_key_env");
+        var options = new TeacherOptions
+        {
+            Url = cl.Require("teacher", "the OpenAI-compatible API base, e.g. http://127.0.0.1:11434/v1"),
+            Model = cl.Require("model", "the teacher model's name"),
+            ApiKey = keyVar is null ? null : Environment.GetEnvironmentVariable(keyVar)
+                ?? throw new MiniGlmException($"--api_key_env {keyVar}: that environment variable is not set"),
+            Temperature = cl.Double("temperature", 0.5),
+            Timeout = TimeSpan.FromSeconds(cl.Double("timeout", 120)),
+            Retries = cl.Int("retries", 5, min: 0),
+        };
+        int perRequest = cl.Int("per_request", 5, min: 1), concurrency = cl.Int("concurrency", 2, min: 1);
+        int maxPerTemplate = cl.Int("max_per_template", int.MaxValue, min: 1), seed = cl.Int("seed", 1234);
+        var promptFile = cl.Get("prompt");
+        var header = promptFile is null ? TeacherAnswers.SeedPrompt
+            : File.Exists(promptFile) ? File.ReadAllText(promptFile) : throw new MiniGlmException($"{promptFile}: prompt file not found");
+        bool swap = !cl.Flag("no_swap");
+        cl.RejectUnknown("sft-data");
+
+        var clock = Stopwatch.StartNew();
+        var questions = TemplateExpander.Sample(TemplateExpander.Expand(templates, books), maxPerTemplate, seed);
+        var cachePath = Path.ChangeExtension(output, null) + ".teacher-cache.jsonl";
+        using var cache = new TeacherCache(cachePath, options.Model);
+        using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan }; // each attempt has its own timeout
+        var client = new TeacherClient(http, options);
+        int missing = questions.Count(q => !cache.TryGet(q.Question, out _));
+        Console.WriteLine($"{questions.Count} questions from {templates.Count(t => t.Length > 0)} templates and {books.Count} books; " +
+                          $"{questions.Count - missing} already answered in {cachePath}, asking {options.Model} for {missing}");
+        using var stop = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; stop.Cancel(); };
+        Console.CancelKeyPress += onCancel;
+        TeacherRun run;
+        try
+        {
+            run = TeacherAnswers.AnswerAsync(questions.Select(q => q.Question).ToList(), client, cache, perRequest, concurrency,
+                header, got => Console.Error.Write($"\ranswered {got}/{missing}"), stop.Token).GetAwaiter().GetResult();
+            Console.Error.WriteLine();
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            throw new MiniGlmException($"interrupted; {cache.Count} answers are kept in {cachePath}: rerun the same command to continue");
+        }
+        finally { Console.CancelKeyPress -= onCancel; }
+
+        var items = new List<QaItem>();
+        foreach (var q in questions)
+        {
+            if (!cache.TryGet(q.Question, out var answer)) continue;
+            items.Add(new QaItem(q.Question, answer, $"template:{q.Template}"));
+            if (swap && TemplateExpander.Swapped(q, answer) is { } swapped) items.Add(swapped);
+        }
+        var shuffled = items.ToArray();
+        new Random(seed).Shuffle(shuffled); // as the seed did; prepare-sft takes its val split from the end
+        QaFile.Write(output, shuffled);
+        var dropped = new SortedDictionary<string, int>(run.Dropped, StringComparer.Ordinal);
+        int unanswered = questions.Count(q => !cache.TryGet(q.Question, out _));
+        if (unanswered > 0) Console.WriteLine($"{unanswered} questions have no answer yet: rerun the same command to ask them again");
+        return Report(new SftDataSummary
+        {
+            Output = output, Source = $"teacher {options.Model} ({run.Requests} requests, {client.Retried} retried)",
+            Questions = shuffled.Length, PerType = SftDataSummary.Count(shuffled.Select(q => q.Type!)),
+            PerTemplate = SftDataSummary.Count(questions.Select(q => $"template:{q.Template}")),
+            Skipped = unanswered > 0 ? new() { ["not answered yet"] = unanswered } : [], Dropped = dropped,
+            Seconds = Math.Round(clock.Elapsed.TotalSeconds, 1),
+        });
+    }
+
+    private static int Report(SftDataSummary s)
+    {
+        s.Write();
+        Console.WriteLine($"wrote {s.Questions:N0} questions to {s.Output} in {s.Seconds:0.0} s" +
+                          (s.HeldOutUnseen is { } u ? $"; held out: {s.HeldOutParaphrase} paraphrased, {u} unseen (beside it)" : ""));
+        foreach (var (type, n) in s.PerType) Console.WriteLine($"  {type,-16} {n,7:N0}");
+        foreach (var (reason, n) in s.Skipped) Console.WriteLine($"  skipped: {reason}: {n:N0}");
+        foreach (var (reason, n) in s.Dropped) Console.WriteLine($"  dropped: {reason}: {n:N0}");
+        Console.WriteLine($"summary: {SftDataSummary.PathFor(s.Output)}");
+        return 0;
+    }
+}

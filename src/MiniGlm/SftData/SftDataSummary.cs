@@ -1,0 +1,30 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace MiniGlm.SftData;
+
+/// What `sft-data build` wrote, written as OUT.summary.json beside the output: counts per question type and per
+/// template (phrasing), the held-out set sizes, and what was skipped or dropped, by reason.
+public sealed record SftDataSummary
+{
+    [JsonPropertyName("output")] public required string Output { get; init; }
+    [JsonPropertyName("source")] public required string Source { get; init; }
+    [JsonPropertyName("questions")] public int Questions { get; init; }
+    [JsonPropertyName("per_type")] public SortedDictionary<string, int> PerType { get; init; } = [];
+    [JsonPropertyName("per_template")] public SortedDictionary<string, int> PerTemplate { get; init; } = [];
+    [JsonPropertyName("heldout_paraphrase")] public int? HeldOutParaphrase { get; init; }
+    [JsonPropertyName("heldout_unseen")] public int? HeldOutUnseen { get; init; }
+    /// Facts or questions not asked, by reason (ambiguous in the data, too long, not sampled).
+    [JsonPropertyName("skipped")] public SortedDictionary<string, int> Skipped { get; init; } = [];
+    /// Teacher answers thrown away, by reason (this run only: a rerun asks them again).
+    [JsonPropertyName("dropped")] public SortedDictionary<string, int> Dropped { get; init; } = [];
+    [JsonPropertyName("seconds")] public double Seconds { get; init; }
+
+    public static string PathFor(string output) => Path.ChangeExtension(output, null) + ".summary.json";
+
+    public static SortedDictionary<string, int> Count(IEnumerable<string> keys) =>
+        new(keys.GroupBy(k => k).ToDictionary(g => g.Key, g => g.Count()), StringComparer.Ordinal);
+
+    public void Write() => AtomicFile.WriteAllText(PathFor(Output), JsonSerializer.Serialize(this,
+        new JsonSerializerOptions(QaFile.Json) { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull }));
+}
