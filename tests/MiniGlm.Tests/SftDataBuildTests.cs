@@ -124,6 +124,10 @@ public class SftDataBuildTests : IDisposable
         Assert.All(build.HeldOutParaphrase, q => Assert.Contains(heldOutPhrasings,
             p => q.Question.StartsWith(p[..p.IndexOf("{x}")]) && q.Question.EndsWith(p[(p.IndexOf("{x}") + 3)..])));
 
+        // The knowledge text holds what training asks about (a recited poem) and nothing held out.
+        Assert.All(build.Train.Where(q => q.Type == "recite"), q => Assert.Contains(q.Answer, build.KnowledgeText));
+        Assert.All(build.HeldOutUnseen.Where(q => q.Type is "recite" or "author_bio"), q => Assert.DoesNotContain(q.Answer, build.KnowledgeText));
+
         var leak = new QaItem(build.Train[0].Question + "。", "x");
         Assert.Throws<MiniGlmException>(() => HeldOutSplit.EnsureDisjoint(build.Train, [leak]));
     }

@@ -15,7 +15,8 @@ public static class SftDataCommand
           biography, works and dynasty), several phrasings each, in simplified Chinese. Ambiguous facts (a title
           several poets used, a line continued differently elsewhere) are skipped. Writes OUT, OUT.summary.json and,
           beside OUT, heldout_paraphrase.jsonl (trained facts, phrasings never trained) and heldout_unseen.jsonl
-          (facts never trained). --poems anthologies (default): 唐诗三百首 + 宋词三百首 and their poets.
+          (facts never trained), and knowledge/poems.txt: the poems and biographies the training questions are
+          about, as pretraining text. --poems anthologies (default): 唐诗三百首 + 宋词三百首 and their poets.
         usage: ./miniglm sft-data build --templates FILE --entities FILE --teacher URL --model NAME --out FILE
                  [--api_key_env VAR] [--per_request 5] [--concurrency 2] [--timeout 120] [--retries 5]
                  [--temperature 0.5] [--prompt FILE] [--max_per_template N] [--seed 1234] [--no_swap]
@@ -79,6 +80,7 @@ public static class SftDataCommand
         QaFile.Write(output, build.Train);
         QaFile.Write(Path.Combine(dir, "heldout_paraphrase.jsonl"), build.HeldOutParaphrase);
         QaFile.Write(Path.Combine(dir, "heldout_unseen.jsonl"), build.HeldOutUnseen);
+        AtomicFile.WriteAllText(Path.Combine(dir, "knowledge", "poems.txt"), build.KnowledgeText);
         return Report(new SftDataSummary
         {
             Output = output, Source = $"chinese-poetry ({package}, poems: {poems})", Questions = build.Train.Count,

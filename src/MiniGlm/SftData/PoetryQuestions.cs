@@ -25,10 +25,11 @@ public sealed record PoetryQaOptions
     public int HeldOutPerType { get; init; } = 50;
 }
 
-/// What a build produced: the training questions, the two held-out sets, counts per phrasing, skips by reason.
+/// What a build produced: the training questions, the two held-out sets, counts per phrasing, skips by reason, and
+/// the knowledge the training questions draw on as plain text (poems and biographies, held-out ones left out).
 public sealed record QaBuild(
     List<QaItem> Train, List<QaItem> HeldOutParaphrase, List<QaItem> HeldOutUnseen,
-    SortedDictionary<string, int> PerTemplate, SortedDictionary<string, int> Skipped);
+    SortedDictionary<string, int> PerTemplate, SortedDictionary<string, int> Skipped, string KnowledgeText);
 
 /// Grounded questions about the poetry knowledge base: every answer is computed from the package, and a fact the
 /// package leaves ambiguous is skipped (and counted), never guessed.
@@ -119,7 +120,20 @@ public static class PoetryQuestions
         var unseen = HeldOut(facts.Where(f => f.HeldOut), 0, PoetryPhrasings.Training);
         var paraphrase = HeldOut(trained, PoetryPhrasings.Training, PoetryPhrasings.ByType["who_wrote"].Length - PoetryPhrasings.Training);
         HeldOutSplit.EnsureDisjoint(train, paraphrase.Concat(unseen));
-        return new QaBuild(train, paraphrase, unseen, perTemplate, skipped);
+        return new QaBuild(train, paraphrase, unseen, perTemplate, skipped,
+            KnowledgeText(kb, poems.Where(p => !heldPoems.Contains(p)), authors.Where(a => !heldAuthors.Contains(a))));
+    }
+
+    /// The poems (title, dynasty·author, text) and poets (name, biography) behind the questions, in the layout of
+    /// `data corpus`: pretraining on it first puts the facts in the model, and SFT then teaches it to answer. Held-out
+    /// poems and poets are left out, so heldout_unseen stays unseen.
+    private static string KnowledgeText(PoetryKnowledgeBase kb, IEnumerable<Poem> poems, IEnumerable<string> authors)
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (var p in poems) text.Append(p.Title).Append('\n').Append($"{p.Dynasty}·{p.Author}\n").Append(p.Text).Append("\n\n");
+        foreach (var a in authors)
+            if (kb.BioOf(a) is { } bio) text.Append(a).Append('\n').Append(bio).Append("\n\n");
+        return text.ToString();
     }
 
     private static HashSet<T> Sample<T>(List<T> items, double fraction, Random rng) =>
