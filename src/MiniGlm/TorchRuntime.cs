@@ -23,6 +23,20 @@ public static partial class TorchRuntime
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { } // not glibc (musl)
     }
 
+    /// Inference alternates libtorch's OpenMP work with our own threads (<see cref="Model.Int8Matrix"/>) many times per
+    /// token; OpenMP's default spin-wait keeps its idle workers busy, so the two fight over the cores: measured on 2
+    /// cores, int8 decoding went from 17 to 180 ms/token under spinning. Passive waiting must be chosen before libtorch
+    /// loads (OpenMP reads it once), i.e. before the first tensor; a user's own OMP_WAIT_POLICY wins.
+    public static void PassiveThreadWait()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        try { setenv("OMP_WAIT_POLICY", "PASSIVE", 0); }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
+    }
+
     [LibraryImport("libc")]
     private static partial int mallopt(int param, int value);
+
+    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int setenv(string name, string value, int overwrite);
 }

@@ -60,6 +60,7 @@ public static class BenchCommand
         var outPath = cl.Get("out") ?? Path.Combine("reports", "bench-generate.json");
         int threads = cl.Int("threads", Environment.ProcessorCount, min: 1);
         cl.RejectUnknown("bench");
+        TorchRuntime.PassiveThreadWait();
         torch.set_num_threads(threads);
 
         using var loaded = ckpt is not null ? LoadedModel.Load(ckpt) : null;

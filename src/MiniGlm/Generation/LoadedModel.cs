@@ -17,11 +17,15 @@ public sealed class LoadedModel : IDisposable
     /// per weight is faster on CPU, at slightly different numbers (see <see cref="InferenceDtype"/>).</param>
     public static LoadedModel Load(string path, InferenceDtype dtype = InferenceDtype.Float32)
     {
+        TorchRuntime.PassiveThreadWait();
         var dir = CheckpointStore.Resolve(path);
         var (model, config) = CheckpointStore.LoadModel(dir, dropout: 0);
         model.eval();
         model.SetInferenceDtype(dtype);
-        return new LoadedModel { Path = dir, Config = config, Generator = new Generator(model, TextTokenizer.Load(config.Tokenizer)) };
+        var generator = new Generator(model, TextTokenizer.Load(config.Tokenizer));
+        // Two tokens build the decode weight copies now (about a second for int8 at 45M), not in the first answer.
+        foreach (var _ in generator.Generate([generator.Tokenizer.EotId], new SamplingOptions { MaxNewTokens = 2, StopAtEndOfText = false })) { }
+        return new LoadedModel { Path = dir, Config = config, Generator = generator };
     }
 
     public void Dispose() => Generator.Model.Dispose();
