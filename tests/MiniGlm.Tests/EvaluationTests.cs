@@ -1,4 +1,6 @@
 using System.Text.Json;
+using MiniGlm.Data;
+using MiniGlm.Tokenization;
 using MiniGlm.Evaluation;
 using MiniGlm.Generation;
 using MiniGlm.Training;
@@ -120,6 +122,12 @@ public class EvaluationTests
         Assert.True(File.Exists(Path.Combine(outDir, "quality.png")));
         Assert.Contains("qa1.jsonl:4: not a JSON object", html);
         Assert.Empty(Directory.GetFiles(outDir, "*.tmp-*"));
+
+        // Without val_chars in meta.json (older datasets) the characters are counted from val.bin: same number.
+        var meta = DatasetMeta.Load(tmp["data"]);
+        using var val = TokenFile.Open(DatasetMeta.ValPath(tmp["data"]));
+        Assert.Equal(meta.ValChars, LanguageModelEval.ValChars(meta with { ValChars = 0 }, val, TextTokenizer.Load(meta.Tokenizer)));
+        Assert.Equal(meta.ValChars, root.GetProperty("dataset").GetProperty("val_chars").GetInt64());
     }
 
     [Fact]
