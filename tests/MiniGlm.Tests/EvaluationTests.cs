@@ -143,6 +143,9 @@ public class EvaluationTests
         Assert.Contains("nothing to measure", err);
         (code, _, err) = Cli.Run("eval", "--ckpt", ckpt, ckpt, "--qa", tmp.Write("q.jsonl", "{\"Question\":\"q\",\"Answer\":\"a\"}\n"), "--out", tmp["r"]);
         Assert.Contains("same checkpoint", err);
+        var q = tmp.Write("q2.jsonl", "{\"Question\":\"q\",\"Answer\":\"a\"}\n");
+        (_, _, err) = Cli.Run("eval", "--ckpt", ckpt, "--qa", q, q, "--out", tmp["r"]);
+        Assert.Contains("given twice", err);
         Assert.False(Directory.Exists(tmp["r"]));
     }
 }

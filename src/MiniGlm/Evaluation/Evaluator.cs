@@ -41,6 +41,8 @@ public static class Evaluator
         var duplicate = request.Checkpoints.GroupBy(c => Path.GetFullPath(CheckpointStore.Resolve(c))).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null) throw new MiniGlmException($"eval: {string.Join(" and ", duplicate)} are the same checkpoint");
 
+        var twice = request.QaFiles.GroupBy(Path.GetFullPath).FirstOrDefault(g => g.Count() > 1);
+        if (twice is not null) throw new MiniGlmException($"eval: {twice.First()} is given twice as --qa");
         var qaFiles = request.QaFiles.Select(f => QaReader.Read(f, settings.Limit)).ToList();
         var items = qaFiles.SelectMany(f => f.Items).ToList();
         DatasetMeta? meta = request.Dataset is null ? null : DatasetMeta.Load(request.Dataset);
