@@ -15,6 +15,7 @@ public static class Program
         ("sample", "generate text from a checkpoint (sample.py)", SampleCommand.Run),
         ("chat", "chat with a checkpoint in the terminal", ChatCommand.Run),
         ("bench", "benchmarks: bench generate", BenchCommand.Run),
+        ("eval", "evaluate checkpoints side by side: val loss, QA metrics, report.md/html", EvalCommand.Run),
     ];
 
     public static int Main(string[] args)

@@ -27,7 +27,8 @@ public sealed record CheckpointConfig
 public static class CheckpointStore
 {
     public const string Latest = "latest", Best = "best";
-    const string WeightsFile = "model.safetensors", ConfigFile = "config.json", StateFile = "trainer_state.json",
+    public const string WeightsFile = "model.safetensors";
+    const string ConfigFile = "config.json", StateFile = "trainer_state.json",
         OptimizerFile = "optimizer.bin";
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,

@@ -1,0 +1,83 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace MiniGlm.Evaluation;
+
+/// What one QA file held: its good items in file order and each bad line as `FILE:LINE: reason`.
+public sealed record QaFile
+{
+    [JsonPropertyName("path")] public required string Path { get; init; }
+    [JsonPropertyName("sha256")] public required string Sha256 { get; init; }
+    [JsonPropertyName("lines")] public int Lines { get; init; }
+    /// Questions evaluated (after --limit).
+    [JsonPropertyName("items")] public int ItemCount => Items.Count;
+    [JsonPropertyName("malformed")] public int Malformed => Problems.Count;
+    [JsonPropertyName("problems")] public IReadOnlyList<string> Problems { get; init; } = [];
+    [JsonIgnore] public IReadOnlyList<QaItem> Items { get; init; } = [];
+}
+
+/// Reads QA files in the shared contract: one JSON object per line, {"Question", "Answer", "Type"?, "Key"?}, also
+/// spelled in lower case as prepare-sft accepts. A malformed line is recorded and skipped, never fatal: one bad line
+/// must not cost a long evaluation.
+public static class QaReader
+{
+    public static QaFile Read(string path, int? limit = null)
+    {
+        if (!File.Exists(path)) throw new MiniGlmException($"{path}: QA file not found");
+        var bytes = File.ReadAllBytes(path);
+        string text;
+        try { text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes); }
+        catch (DecoderFallbackException) { throw new MiniGlmException($"{path}: not valid UTF-8; QA files must be UTF-8 JSON Lines"); }
+        if (text.StartsWith('\uFEFF')) text = text[1..];
+        var items = new List<QaItem>();
+        var problems = new List<string>();
+        var lines = text.Split('\n');
+        int read = 0;
+        for (int i = 0; i < lines.Length && (limit is null || items.Count < limit); i++)
+        {
+            var line = lines[i].TrimEnd('\r');
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            read++;
+            var (item, problem) = Parse(line, path, i + 1);
+            if (item is not null) items.Add(item);
+            else problems.Add($"{path}:{i + 1}: {problem}");
+        }
+        if (items.Count == 0 && problems.Count == 0) throw new MiniGlmException($"{path}: no questions in the file (expected JSON Lines of {{\"Question\", \"Answer\"}})");
+        return new QaFile { Path = path, Sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes)), Lines = read, Items = items, Problems = problems };
+    }
+
+    private static (QaItem?, string?) Parse(string line, string file, int number)
+    {
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(line); }
+        catch (JsonException e) { return (null, $"bad JSON: {e.Message.Split('\n')[0]}"); }
+        using (doc)
+        {
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) return (null, $"not a JSON object (got a {root.ValueKind.ToString().ToLowerInvariant()})");
+            string? Field(string name, out string? error)
+            {
+                error = null;
+                foreach (var spelling in new[] { name, name.ToLowerInvariant() })
+                    if (root.TryGetProperty(spelling, out var v))
+                    {
+                        if (v.ValueKind == JsonValueKind.String) return v.GetString();
+                        if (v.ValueKind != JsonValueKind.Null) error = $"\"{name}\" must be a string, got {v.ValueKind.ToString().ToLowerInvariant()}";
+                        return null;
+                    }
+                return null;
+            }
+            var question = Field("Question", out var e1);
+            var answer = Field("Answer", out var e2);
+            var type = Field("Type", out var e3);
+            var key = Field("Key", out var e4);
+            var error = e1 ?? e2 ?? e3 ?? e4;
+            if (error is not null) return (null, error);
+            if (string.IsNullOrWhiteSpace(question)) return (null, "missing or empty \"Question\"");
+            if (string.IsNullOrWhiteSpace(answer)) return (null, "missing or empty \"Answer\"");
+            return (new QaItem(question, answer, string.IsNullOrWhiteSpace(type) ? null : type, string.IsNullOrWhiteSpace(key) ? null : key, file, number), null);
+        }
+    }
+}
