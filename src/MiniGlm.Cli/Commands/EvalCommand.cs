@@ -1,3 +1,4 @@
+using MiniGlm.Model;
 using MiniGlm.Evaluation;
 
 namespace MiniGlm.Cli.Commands;
@@ -31,7 +32,7 @@ public static class EvalCommand
             Settings = new EvalSettings
             {
                 Sampling = SamplingArgs.Read(cl, EvalSettings.Greedy(256)),
-                BFloat16 = SamplingArgs.BFloat16(cl),
+                Dtype = SamplingArgs.Dtype(cl, InferenceDtype.Float32),
                 Limit = cl.Get("limit") is null ? null : cl.Int("limit", 0, min: 1),
                 LmWindows = cl.Int("lm_windows", 100, min: 1),
                 Samples = cl.Int("samples", 12, min: 0),

@@ -1,3 +1,4 @@
+using MiniGlm.Model;
 using System.Text.Json.Serialization;
 using MiniGlm.Generation;
 
@@ -17,7 +18,8 @@ public sealed record EvalSettings
     [JsonPropertyName("repetition_penalty")] public double RepetitionPenalty => Sampling.RepetitionPenalty;
     [JsonPropertyName("seed")] public int Seed => Sampling.Seed;
     [JsonPropertyName("stop_at_endoftext")] public bool StopAtEndOfText => Sampling.StopAtEndOfText;
-    [JsonPropertyName("bfloat16")] public bool BFloat16 { get; init; }
+    [JsonPropertyName("dtype"), JsonConverter(typeof(JsonStringEnumConverter<InferenceDtype>))]
+    public InferenceDtype Dtype { get; init; } = InferenceDtype.Float32;
 
     /// Questions per QA file (the first ones); null = all.
     [JsonPropertyName("limit")] public int? Limit { get; init; }

@@ -58,7 +58,7 @@ public static class Evaluator
             var name = request.Checkpoints[i];
             var dir = CheckpointStore.Resolve(name);
             observer.CheckpointStarted(i, request.Checkpoints.Count, name, dir);
-            using var model = LoadedModel.Load(dir, settings.BFloat16);
+            using var model = LoadedModel.Load(dir, settings.Dtype);
             var notes = new List<string>();
             LanguageModelScore? lm = null;
             if (meta is not null)

@@ -1,3 +1,4 @@
+using MiniGlm.Model;
 using System.Globalization;
 
 namespace MiniGlm.Evaluation;
@@ -27,7 +28,7 @@ public static class ReportContent
             $"Created {r.Created:yyyy-MM-dd HH:mm} UTC. " + (s.IsGreedy
                 ? $"Greedy decoding (reproducible), at most {s.MaxNewTokens} new tokens per answer"
                 : $"Sampled decoding: temperature {F(s.Temperature)}, top_k {s.TopK}, top_p {F(s.TopP)}, repetition_penalty {F(s.RepetitionPenalty)}, seed {s.Seed}, at most {s.MaxNewTokens} new tokens") +
-            $"{(s.BFloat16 ? ", bfloat16 weights" : "")}. Rouge-L with β = {F(s.RougeBeta)} over characters (punctuation and spaces left out); " +
+            $"{(s.Dtype == InferenceDtype.Float32 ? "" : $", {s.Dtype} inference weights")}. Rouge-L with β = {F(s.RougeBeta)} over characters (punctuation and spaces left out); " +
             $"an answer is repetitive when ≥ {s.RepetitionThreshold:P0} of its {s.RepetitionN}-grams repeat an earlier one." +
             (s.Limit is null ? "" : $" First {s.Limit} questions of each file."));
         if (r.Dataset is { } d)
