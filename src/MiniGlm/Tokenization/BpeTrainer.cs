@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace MiniGlm.Tokenization;
@@ -5,7 +6,8 @@ namespace MiniGlm.Tokenization;
 /// Byte-level BPE training, as minbpe / rustbpe do it: start from the 256 bytes and repeatedly merge the most
 /// frequent adjacent pair into a new token. Works on distinct pre-tokens ("words") weighted by their count, never
 /// on the text itself; pair counts are kept up to date incrementally (only the words holding the merged pair are
-/// rewritten) and the most frequent pair comes from a heap whose stale entries are re-queued when they surface.
+/// rewritten, and only the pairs beside each replacement change) and the most frequent pair comes from a heap
+/// whose stale entries are re-queued when they surface.
 /// Ties go to the pair with the smaller ids, so the same counts always give the same vocabulary.
 public static class BpeTrainer
 {
@@ -21,14 +23,16 @@ public static class BpeTrainer
         // The order of words does not matter: counts are sums, and the heap orders pairs totally.
         var words = wordCounts.ToArray();
         var symbols = new int[words.Length][];
+        var lengths = new int[words.Length];   // a word shrinks in place as its pairs merge
         var counts = new long[words.Length];
         var pairCounts = new Dictionary<int, long>();
         var pairWords = new Dictionary<int, List<int>>();
         for (int w = 0; w < words.Length; w++)
         {
             symbols[w] = Encoding.UTF8.GetBytes(words[w].Key).Select(b => (int)b).ToArray();
+            lengths[w] = symbols[w].Length;
             counts[w] = words[w].Value;
-            AddPairs(w, symbols[w], counts[w], pairCounts, pairWords, onlyWith: -1);
+            for (int i = 0; i + 1 < lengths[w]; i++) Add(PairKey(symbols[w][i], symbols[w][i + 1]), counts[w], w, pairCounts, pairWords, null);
         }
         // Min-heap on (-count, pair): the most frequent pair first, then the smaller ids.
         var heap = new PriorityQueue<int, (long, int)>(pairCounts.Select(p => (p.Key, (-p.Value, p.Key))));
@@ -58,11 +62,7 @@ public static class BpeTrainer
             {
                 if (visited[w] == merge) continue;
                 visited[w] = merge;
-                var merged = Merge(symbols[w], a, b, id);
-                if (merged is null) continue;
-                RemovePairs(symbols[w], counts[w], pairCounts);
-                symbols[w] = merged;
-                AddPairs(w, merged, counts[w], pairCounts, pairWords, onlyWith: id, changed);
+                MergeWord(w, symbols[w], ref lengths[w], a, b, id, counts[w], pairCounts, pairWords, changed);
             }
             pairWords.Remove(pair);
             pairCounts.Remove(pair);
@@ -77,44 +77,42 @@ public static class BpeTrainer
     // ids are below 65536 (uint16 data files), so a pair packs into one int: distinct keys, distinct hash codes.
     private static int PairKey(int a, int b) => a << 16 | b;
 
-    // The word with every (a, b) replaced by id, left to right; null if the pair does not occur.
-    private static int[]? Merge(int[] word, int a, int b, int id)
+    // Replaces each (a, b) in the word by id, left to right, and updates the counts of the pairs around each
+    // replacement (as HF tokenizers' Word::merge): the left neighbour is read after its own rewrite, so adjacent
+    // and overlapping occurrences (a b a b, a a a) come out right. (a, b) itself is dropped by the caller.
+    private static void MergeWord(int w, int[] word, ref int length, int a, int b, int id, long count,
+        Dictionary<int, long> pairCounts, Dictionary<int, List<int>> pairWords, HashSet<int> changed)
     {
-        int[]? result = null;
-        int n = 0;
-        for (int i = 0; i < word.Length; i++)
+        int merged = PairKey(a, b), j = 0;
+        for (int i = 0; i < length; i++)
         {
-            if (i + 1 < word.Length && word[i] == a && word[i + 1] == b)
+            if (i + 1 < length && word[i] == a && word[i + 1] == b)
             {
-                result ??= word[..i];
-                if (result.Length < word.Length) Array.Resize(ref result, word.Length);
-                result[n++] = id;
+                if (j > 0)
+                {
+                    if (PairKey(word[j - 1], a) != merged) Add(PairKey(word[j - 1], a), -count, -1, pairCounts, pairWords, null);
+                    Add(PairKey(word[j - 1], id), count, w, pairCounts, pairWords, changed);
+                }
+                if (i + 2 < length)
+                {
+                    if (PairKey(b, word[i + 2]) != merged) Add(PairKey(b, word[i + 2]), -count, -1, pairCounts, pairWords, null);
+                    Add(PairKey(id, word[i + 2]), count, w, pairCounts, pairWords, changed);
+                }
+                word[j++] = id;
                 i++;
             }
-            else if (result is not null) result[n++] = word[i];
-            else n++;
+            else word[j++] = word[i];
         }
-        return result?[..n];
+        length = j;
     }
 
-    private static void RemovePairs(int[] word, long count, Dictionary<int, long> pairCounts)
+    // Adds to a pair's count; a word (w >= 0) that now holds the pair is listed under it, once in a row.
+    private static void Add(int key, long delta, int w, Dictionary<int, long> pairCounts, Dictionary<int, List<int>> pairWords, HashSet<int>? changed)
     {
-        for (int i = 0; i + 1 < word.Length; i++) pairCounts[PairKey(word[i], word[i + 1])] -= count;
-    }
-
-    // Adds the word's pairs to the counts; registers the word under (and reports) only pairs holding `onlyWith`
-    // (every pair when -1): the other pairs were in the word before and it is already listed under them.
-    private static void AddPairs(int w, int[] word, long count, Dictionary<int, long> pairCounts,
-        Dictionary<int, List<int>> pairWords, int onlyWith, HashSet<int>? changed = null)
-    {
-        for (int i = 0; i + 1 < word.Length; i++)
-        {
-            int key = PairKey(word[i], word[i + 1]);
-            pairCounts[key] = pairCounts.GetValueOrDefault(key) + count;
-            if (onlyWith >= 0 && word[i] != onlyWith && word[i + 1] != onlyWith) continue;
-            if (!pairWords.TryGetValue(key, out var list)) pairWords[key] = list = [];
-            if (list.Count == 0 || list[^1] != w) list.Add(w);
-            changed?.Add(key);
-        }
+        CollectionsMarshal.GetValueRefOrAddDefault(pairCounts, key, out _) += delta;
+        if (w < 0) return;
+        if (!pairWords.TryGetValue(key, out var list)) pairWords[key] = list = [];
+        if (list.Count == 0 || list[^1] != w) list.Add(w);
+        changed?.Add(key);
     }
 }
