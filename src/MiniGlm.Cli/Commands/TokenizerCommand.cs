@@ -10,7 +10,7 @@ public static class TokenizerCommand
         usage: ./miniglm tokenizer train --input PATH [PATH …] --out FILE.tiktoken [--vocab_size 8192] [--max_chars N] [--threads N]
           Trains a byte-level BPE tokenizer on UTF-8 text (files, directories of *.txt, globs) and writes its ranks
           in tiktoken's format. --vocab_size counts every id, the 4 reserved special tokens (<|endoftext|>,
-          <|system|>, <|user|>, <|assistant|>) included; at most 65536. --max_chars trains on the first N characters.
+          <|system|>, <|user|>, <|assistant|>) included; at most 65536. --max_chars trains on the first N characters (e.g. 20e6).
           Use it with: ./miniglm prepare --tokenizer FILE.tiktoken …
         usage: ./miniglm tokenizer stats --input PATH [PATH …] [--tokenizer gpt2|FILE|DIR] [--out FILE.json]
           Tokens per character, bytes per token and a round-trip check (decode(encode(text)) == text).
@@ -31,10 +31,11 @@ public static class TokenizerCommand
             Inputs = inputs,
             OutPath = cl.Require("out", "the rank file to write, e.g. data/tok/poetry.tiktoken"),
             VocabSize = cl.Int("vocab_size", 8192),
-            MaxChars = long.Parse(cl.Get("max_chars") ?? "0"),
+            MaxChars = (long)cl.Double("max_chars", 0),
             Threads = cl.Int("threads", Environment.ProcessorCount, min: 1),
         };
         cl.RejectUnknown("tokenizer");
+        if (options.MaxChars < 0) throw new MiniGlmException($"--max_chars must be >= 0 (0 = all), got {options.MaxChars}");
         var r = TokenizerTraining.Run(options, Console.WriteLine);
         Console.WriteLine($"wrote {options.OutPath}: {r.Tokens:N0} ids ({r.Tokens - r.Spec.SpecialTokens!.Count:N0} ranks + " +
                           $"{r.Spec.SpecialTokens.Count} special), trained on {r.Chars:N0} characters in {r.CountSeconds + r.MergeSeconds:F1} s " +

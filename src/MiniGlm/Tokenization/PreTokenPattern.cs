@@ -9,8 +9,8 @@ namespace MiniGlm.Tokenization;
 /// then learn whole lines as tokens, every line would be its own word to count, and encoding cost grows with the
 /// run. Measured with 8k vocabularies trained on 20M characters of poetry (tokens per character on the poetry /
 /// on held-out biographies): one Han character per pre-token 0.936 / 0.983, two 0.862 / 0.993, four 0.850 / 0.986
-/// but 6× the training time and 3× the memory. Two keeps the unit the poems are built from (lines scan 2+2+3)
-/// and lets BPE learn the common two-character words.
+/// but 3× the training memory (1.5 GB) and far longer training. Two keeps the unit the poems are built from
+/// (lines scan 2+2+3) and lets BPE learn the common two-character words.
 /// Han is the CJK Unified Ideographs blocks (basic, extension A, compatibility); .NET regexes see UTF-16 units, so
 /// rarer ideographs beyond the BMP fall to the punctuation class, byte-level BPE encodes them losslessly anyway.
 /// Every character matches some alternative, so no text is dropped; a match never spans a newline followed by a
@@ -20,15 +20,13 @@ public static class PreTokenPattern
     public const int HanChunk = 2;
     private const string Han = @"\u3400-\u4DBF\u4E00-\u9FFF\uF900-\uFAFF";
 
-    public static string Create(int hanChunk = HanChunk) =>
+    public static string Default { get; } =
         @"(?i:'s|'t|'re|'ve|'m|'ll|'d)" +
         $@"|[^\r\n\p{{L}}\p{{N}}]?[\p{{L}}-[{Han}]]+" +
-        $@"|[{Han}]{{1,{hanChunk}}}" +
+        $@"|[{Han}]{{1,{HanChunk}}}" +
         @"|\p{N}{1,3}" +
         @"| ?[^\s\p{L}\p{N}]+[\r\n]*" +
         @"|\s*[\r\n]+|\s+(?!\S)|\s+";
-
-    public static string Default { get; } = Create();
 
     public static Regex Compile(string pattern) => new(pattern, RegexOptions.Compiled | RegexOptions.CultureInvariant);
 }
