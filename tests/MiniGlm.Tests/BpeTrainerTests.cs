@@ -138,6 +138,31 @@ public class BpeTrainerTests : IDisposable
     }
 
     [Fact]
+    public void Stats_reports_tokens_per_character_and_an_exact_round_trip()
+    {
+        var tok = TrainTiny();
+        var text = dir.Write("held-out.txt", "明月几时有？把酒问青天。\n不知天上宫阙，今夕是何年。\n");
+        var r = Cli.Run("tokenizer", "stats", "--tokenizer", tok, "--input", text, "--out", dir["stats.json"]);
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Contains("27 characters", r.Out);
+        Assert.Contains("round trip exact", r.Out);
+        var gpt2 = Cli.Run("tokenizer", "stats", "--input", text);
+        Assert.Contains("gpt2, 50,257 ids", gpt2.Out);
+        Assert.True(File.Exists(dir["stats.json"]));
+    }
+
+    [Fact]
+    public void A_missing_tokenizer_is_a_one_line_error()
+    {
+        var corpus = dir.Write("c.txt", Poem);
+        var r = Cli.Run("prepare", "--input", corpus, "--out", dir["d"], "--tokenizer", dir["nope.tiktoken"]);
+        Assert.Equal(1, r.Code);
+        Assert.Single(r.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("nope.tiktoken: no such file or directory", r.Err);
+        Assert.False(Directory.Exists(dir["d"]));
+    }
+
+    [Fact]
     public void Vocab_size_outside_the_uint16_range_is_refused()
     {
         var corpus = dir.Write("c.txt", Poem);
