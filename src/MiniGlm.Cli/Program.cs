@@ -7,6 +7,7 @@ public static class Program
     private static readonly (string Name, string Summary, Func<CommandLine, int> Run)[] Commands =
     [
         ("data", "fetch a data set: data fetch chinese-poetry", DataCommand.Run),
+        ("tokenizer", "train a byte-level BPE tokenizer on your text, or measure one: tokenizer train|stats", TokenizerCommand.Run),
         ("prepare", "tokenize .txt files into train.bin / val.bin / meta.json", PrepareCommand.Run),
         ("sft-data", "build question/answer JSON Lines: grounded in chinese-poetry, or templates + a teacher model", SftDataCommand.Run),
         ("prepare-sft", "turn question/answer JSON Lines into SFT rows with a loss mask", PrepareSftCommand.Run),

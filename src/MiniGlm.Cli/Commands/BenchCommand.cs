@@ -12,9 +12,10 @@ namespace MiniGlm.Cli.Commands;
 public static class BenchCommand
 {
     private const string Usage = """
-        usage: ./miniglm bench train [CONFIG.json] [--iters 8] [--key=value …] [--out FILE]
+        usage: ./miniglm bench train [CONFIG.json] [--iters 8] [--vocab_size 50257] [--key=value …] [--out FILE]
           Times the training loop on random tokens (default: the seed config): tokens/s, ms per iteration, MFU
           against this process's measured fp32 matmul peak, peak memory. Written to reports/bench-train.json.
+          --vocab_size: the tokenizer's vocabulary (50257 = GPT-2; e.g. 8192 for a trained one), padded to a multiple of 64.
         usage: ./miniglm bench generate [--ckpt DIR | CONFIG.json] [--prompt_tokens 100] [--new_tokens 512] [--dtype int8|float32|bfloat16|all] [--threads N] [--out FILE]
           Times generation (KV cache) for batch 1 and batch 4: time to first token, ms per token, tokens/s.
           Without --ckpt, a model of the config's shape (default: the seed's 6×512) with random weights is timed.
@@ -32,7 +33,8 @@ public static class BenchCommand
     {
         int iters = cl.Int("iters", 8, min: 1);
         var outPath = cl.Get("out") ?? Path.Combine("reports", "bench-train.json");
-        var overrides = cl.Overrides("iters", "out");
+        int vocab = cl.Int("vocab_size", 50257, min: 2);
+        var overrides = cl.Overrides("iters", "out", "vocab_size");
         var configFile = cl.Positionals.Skip(1).FirstOrDefault();
         var config = TrainConfig.Load(configFile, overrides);
         var work = Directory.CreateTempSubdirectory("miniglm-bench-");
@@ -40,10 +42,10 @@ public static class BenchCommand
         {
             Console.WriteLine($"timing {iters} iterations (after 2 of warm-up) of {configFile ?? "the seed config"}: " +
                               $"{config.NLayer}×{config.NEmbd}, batch {config.BatchSize}×{config.BlockSize}…");
-            var r = TrainingBenchmark.Run(config, iters, work.FullName);
+            var r = TrainingBenchmark.Run(config, iters, work.FullName, vocab);
             Console.WriteLine($"{r.Parameters / 1e6:F2}M parameters, {r.Threads} threads: {r.TokensPerSec:F0} tokens/s, {r.MsPerIter:F0} ms/iter, " +
                               $"MFU {r.Mfu * 100:F1}% of a {r.PeakGflops:F0} GFLOP/s matmul peak, peak memory {r.PeakMemoryMb / 1000:F1} GB");
-            AtomicFile.WriteAllText(outPath, JsonSerializer.Serialize(new { config = configFile ?? "seed", date = DateTime.UtcNow.ToString("O"), result = r },
+            AtomicFile.WriteAllText(outPath, JsonSerializer.Serialize(new { config = configFile ?? "seed", vocab_size = vocab, date = DateTime.UtcNow.ToString("O"), result = r },
                 new JsonSerializerOptions { WriteIndented = true }));
             Console.WriteLine($"written {outPath}");
         }

@@ -7,11 +7,13 @@ namespace MiniGlm.Cli.Commands;
 public static class PrepareCommand
 {
     private const string Usage = """
-        usage: ./miniglm prepare --input PATH [PATH …] --out DIR [--val_fraction 0.1] [--replace_invalid] [--threads N]
+        usage: ./miniglm prepare --input PATH [PATH …] --out DIR [--tokenizer gpt2|FILE] [--val_fraction 0.1] [--replace_invalid] [--threads N]
           Tokenizes UTF-8 text into DIR/train.bin and DIR/val.bin (uint16, nanoGPT's layout) and DIR/meta.json.
           PATH may be a file, a directory (every *.txt below it) or a glob (novels/*.txt, books/**/*.txt).
           The text's first 90 % of characters (1 - val_fraction) is train, the rest val. Each file ends with
           <|endoftext|>. Invalid UTF-8 is an error unless --replace_invalid.
+          --tokenizer: gpt2 (default), a .tiktoken file from ./miniglm tokenizer train (copied into DIR), or a
+          dataset or checkpoint directory to take the tokenizer from.
         """;
 
     public static int Run(CommandLine cl)
@@ -27,15 +29,15 @@ public static class PrepareCommand
             ReplaceInvalid = cl.Flag("replace_invalid"),
             Threads = cl.Int("threads", Environment.ProcessorCount, min: 1),
         };
+        var tokenizer = TokenizerArg.Load(cl.Get("tokenizer"));
         cl.RejectUnknown("prepare");
-        var tokenizer = TextTokenizer.Load(TokenizerSpec.Gpt2);
 
         var result = Console.IsOutputRedirected ? Plain(options, tokenizer) : WithBar(options, tokenizer);
         foreach (var w in result.Warnings) Console.Error.WriteLine($"warning: {w}");
         var m = result.Meta;
         long chars = m.TrainChars + m.ValChars, tokens = m.TrainTokens + m.ValTokens;
         Console.WriteLine($"{m.Sources.Count} file(s), {result.Bytes / 1e6:F1} MB, {chars:N0} characters → {tokens:N0} tokens " +
-                          $"({(double)tokens / Math.Max(1, chars):F2} per character) with {m.Tokenizer.Name}");
+                          $"({(double)tokens / Math.Max(1, chars):F2} per character) with {m.Tokenizer}");
         Console.WriteLine($"train.bin {m.TrainTokens:N0} tokens, val.bin {m.ValTokens:N0} tokens in {options.OutDir}; " +
                           $"{result.Seconds:F1} s, {result.MBPerSecond:F1} MB/s");
         return 0;

@@ -19,8 +19,8 @@ public sealed record CheckpointConfig
     [JsonPropertyName("format")] public string Format { get; init; } = "miniglm-checkpoint-1";
 }
 
-/// A checkpoint is a directory: model.safetensors, config.json, trainer_state.json and (for resuming)
-/// optimizer.bin. A run directory holds `latest/` (everything, rewritten at each eval, on Ctrl-C and at the end)
+/// A checkpoint is a directory: model.safetensors, config.json, trainer_state.json, (for resuming)
+/// optimizer.bin and, for a trained tokenizer, its rank file tokenizer.tiktoken. A run directory holds `latest/` (everything, rewritten at each eval, on Ctrl-C and at the end)
 /// and `best/` (the weights with the lowest val loss: what sample, chat and finetune use).
 /// Directories are written beside their destination and renamed into place, so a crash never leaves half a
 /// checkpoint where a good one was.
@@ -45,7 +45,7 @@ public static class CheckpointStore
         {
             ModelWeights.Save(model, Path.Combine(tmp, WeightsFile));
             if (optimizer is not null) optimizer.save_state_dict(Path.Combine(tmp, OptimizerFile));
-            File.WriteAllText(Path.Combine(tmp, ConfigFile), JsonSerializer.Serialize(config, Json));
+            File.WriteAllText(Path.Combine(tmp, ConfigFile), JsonSerializer.Serialize(config with { Tokenizer = config.Tokenizer.SaveTo(tmp) }, Json));
             File.WriteAllText(Path.Combine(tmp, StateFile), JsonSerializer.Serialize(state, Json));
             // Two renames: the old directory steps aside, the new one takes its place. Between them only
             // `dir.old` exists, and Resolve() falls back to it.
@@ -73,7 +73,11 @@ public static class CheckpointStore
         throw new MiniGlmException($"{path}: no checkpoint here (expected {ConfigFile} in it, or in its {Best}/ or {Latest}/)");
     }
 
-    public static CheckpointConfig ReadConfig(string dir) => ReadJson<CheckpointConfig>(Path.Combine(dir, ConfigFile));
+    public static CheckpointConfig ReadConfig(string dir)
+    {
+        var config = ReadJson<CheckpointConfig>(Path.Combine(dir, ConfigFile));
+        return config with { Tokenizer = config.Tokenizer with { BaseDirectory = dir } };
+    }
 
     public static TrainerState ReadState(string dir) => ReadJson<TrainerState>(Path.Combine(dir, StateFile));
 

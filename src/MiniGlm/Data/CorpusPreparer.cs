@@ -65,6 +65,7 @@ public static class CorpusPreparer
             File.Delete(metaPath);
             File.Move(trainTmp, trainPath, overwrite: true);
             File.Move(valTmp, valPath, overwrite: true);
+            meta = meta with { Tokenizer = tokenizer.Spec.SaveTo(dir) };
             meta.Save(dir);
             return new PrepareResult(meta, totalBytes, clock.Elapsed.TotalSeconds, warnings);
         }
@@ -119,7 +120,8 @@ public static class CorpusPreparer
         var inFlight = new Queue<(TextChunk Chunk, Task<IReadOnlyList<int>> Ids)>();
         int maxInFlight = 4 * options.Threads;
         long bytesRead = 0;
-        var chunker = new TextChunker(options.ChunkChars, chunk =>
+        // GPT-2's pattern allows cuts at any class change; ours (PreTokenPattern) only after a line end.
+        var chunker = new TextChunker(options.ChunkChars, tokenizer.Spec.IsFile ? TextChunker.IsNewlineCut : TextChunker.IsSafeCut, chunk =>
         {
             var ids = Task.Factory.StartNew(() => tokenizer.Encode(chunk.Text), CancellationToken.None, TaskCreationOptions.None, workers);
             inFlight.Enqueue((chunk, ids));

@@ -78,6 +78,8 @@ public sealed record DatasetMeta
             throw new MiniGlmException($"{path}: expected an object with a 'tokenizer'; re-run prepare");
         if (meta.TrainTokens < 0 || meta.ValTokens < 0)
             throw new MiniGlmException($"{path}: train_tokens and val_tokens must be >= 0; re-run prepare");
+        // A trained tokenizer's rank file lives beside meta.json.
+        meta = meta with { Tokenizer = meta.Tokenizer with { BaseDirectory = dir } };
         CheckSize(TrainPath(dir), meta.TrainTokens);
         CheckSize(ValPath(dir), meta.ValTokens);
         if (meta.Kind == Sft)

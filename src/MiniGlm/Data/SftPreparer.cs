@@ -71,6 +71,7 @@ public static class SftPreparer
         File.Delete(Path.Combine(dir, DatasetMeta.FileName));
         WriteSplit(trainRows, DatasetMeta.TrainPath(dir), DatasetMeta.MaskPath(dir, val: false), DatasetMeta.DocPath(dir, val: false), options.Layout);
         WriteSplit(valRows, DatasetMeta.ValPath(dir), DatasetMeta.MaskPath(dir, val: true), DatasetMeta.DocPath(dir, val: true), options.Layout);
+        meta = meta with { Tokenizer = tokenizer.Spec.SaveTo(dir) };
         meta.Save(dir);
         return new SftPrepareResult(meta, summary, problems);
 

@@ -8,8 +8,11 @@ internal readonly record struct TextChunk(string Text, bool IsVal, bool EotAfter
 /// Cuts a stream of text into chunks of about ChunkChars that can be encoded independently (in parallel) and
 /// still give exactly the ids of encoding the whole segment at once. Segments end at forced cuts: a file's end
 /// (followed by the end-of-text id) and the train/val split.
-internal sealed class TextChunker(int chunkChars, Action<TextChunk> emit)
+internal sealed class TextChunker(int chunkChars, TextChunker.CutRule isSafeCut, Action<TextChunk> emit)
 {
+    /// Whether encoding text[..p] and text[p..] apart gives the ids of encoding text.
+    public delegate bool CutRule(ReadOnlySpan<char> text, int p);
+
     private char[] buffer = new char[Math.Max(16, 2 * chunkChars)];
     private int start, length;
     private int scannedTo = -1;   // when >= 0: no safe cut in (start, scannedTo), keep looking from there
@@ -34,11 +37,11 @@ internal sealed class TextChunker(int chunkChars, Action<TextChunk> emit)
             if (scannedTo < 0)
             {
                 // Latest safe cut at or before the target end; p = length is never tried: text[p] is unknown yet.
-                for (int p = start + chunkChars; p > start && cut < 0; p--) if (IsSafeCut(buffer, p)) cut = p;
+                for (int p = start + chunkChars; p > start && cut < 0; p--) if (isSafeCut(buffer, p)) cut = p;
                 scannedTo = start + chunkChars + 1;
             }
             // Pathological text (say, one long run of letters): take the first safe cut after the target.
-            for (int p = scannedTo; p < length && cut < 0; p++) if (IsSafeCut(buffer, p)) cut = p;
+            for (int p = scannedTo; p < length && cut < 0; p++) if (isSafeCut(buffer, p)) cut = p;
             if (cut < 0) { scannedTo = length; return; }
             emit(new TextChunk(new string(buffer, start, cut - start), isVal, EotAfter: false));
             start = cut;
@@ -69,6 +72,9 @@ internal sealed class TextChunker(int chunkChars, Action<TextChunk> emit)
         int c = Class(before);
         return c != Whitespace && c != Class(text[p]);
     }
+
+    /// The cut rule for PreTokenPattern: after a line end and before a non-space, where no match can continue.
+    public static bool IsNewlineCut(ReadOnlySpan<char> text, int p) => text[p - 1] == '\n' && !char.IsWhiteSpace(text[p]);
 
     private const int Whitespace = 0, Letter = 1, Number = 2, Other = 3;
 

@@ -1,22 +1,14 @@
+using System.Collections.Concurrent;
 using System.IO.Compression;
 using System.Reflection;
-using System.Text.Json.Serialization;
 using Microsoft.ML.Tokenizers;
 
 namespace MiniGlm.Tokenization;
 
-/// Where a tokenizer comes from; stored in a dataset's meta.json and in every checkpoint so consumers never need
-/// to be told which tokenizer a model uses.
-public sealed record TokenizerSpec
-{
-    [JsonPropertyName("type")] public string Type { get; init; } = "tiktoken";
-    [JsonPropertyName("name")] public string Name { get; init; } = "gpt2";
-
-    public static TokenizerSpec Gpt2 { get; } = new();
-}
-
 /// A byte-level BPE tokenizer (tiktoken format) with `encode_ordinary` semantics: the text "<|endoftext|>" in a
 /// corpus is ordinary text, never the special token; special ids are only ever appended by code.
+/// GPT-2's comes with Microsoft.ML.Tokenizers; trained ones (./miniglm tokenizer train) are rank files that
+/// Microsoft.ML.Tokenizers loads too, with our pre-tokenizer pattern.
 public sealed class TextTokenizer
 {
     // tiktoken's GPT-2 split pattern.
@@ -29,20 +21,29 @@ public sealed class TextTokenizer
     /// Number of ids the tokenizer can produce (ordinary + special).
     public int VocabSize { get; }
     public int EotId { get; }
+    /// Special tokens and their ids (`<|endoftext|>`, and for a trained tokenizer the reserved chat markers).
+    public IReadOnlyDictionary<string, int> SpecialTokens { get; }
 
-    private TextTokenizer(TokenizerSpec spec, Tokenizer tokenizer, byte[][] tokenBytes, int eotId)
+    private TextTokenizer(TokenizerSpec spec, Tokenizer tokenizer, byte[][] tokenBytes, IReadOnlyDictionary<string, int> special)
     {
-        Spec = spec; this.tokenizer = tokenizer; this.tokenBytes = tokenBytes; EotId = eotId;
+        Spec = spec; this.tokenizer = tokenizer; this.tokenBytes = tokenBytes; SpecialTokens = special;
+        EotId = special.TryGetValue(EndOfText, out var eot) ? eot : throw new MiniGlmException($"tokenizer {spec} has no {EndOfText} special token");
         VocabSize = tokenBytes.Length;
     }
 
     private static readonly Lazy<TextTokenizer> gpt2 = new(CreateGpt2);
+    // Trained tokenizers by content (the spec's equality), so loading the same one again is cheap.
+    private static readonly ConcurrentDictionary<TokenizerSpec, (Tokenizer, byte[][])> loaded = new();
 
     public static TextTokenizer Load(TokenizerSpec spec) => spec switch
     {
         { Type: "tiktoken", Name: "gpt2" } => gpt2.Value,
-        _ => throw new MiniGlmException($"unknown tokenizer '{spec.Type}:{spec.Name}' (known: tiktoken:gpt2)"),
+        { IsFile: true } => LoadFile(spec),
+        _ => throw new MiniGlmException($"unknown tokenizer '{spec.Type}:{spec.Name}' (known: tiktoken:gpt2, {TokenizerSpec.FileType})"),
     };
+
+    /// A trained tokenizer's rank file (tokenizer train's output), with our pattern and reserved special tokens.
+    public static TextTokenizer FromFile(string path) => Load(TiktokenFile.Describe(path));
 
     private static TextTokenizer CreateGpt2()
     {
@@ -55,28 +56,38 @@ public sealed class TextTokenizer
         var ranks = new MemoryStream();
         inflated.CopyTo(ranks);
         var special = new Dictionary<string, int> { [EndOfText] = 50256 };
-        var bytes = ReadRanks(ranks.ToArray(), special);
-        ranks.Position = 0;
-        var tok = TiktokenTokenizer.Create(ranks, new RegexPreTokenizer(new System.Text.RegularExpressions.Regex(Gpt2Pattern,
-            System.Text.RegularExpressions.RegexOptions.Compiled), null), normalizer: null, specialTokens: special);
-        return new TextTokenizer(TokenizerSpec.Gpt2, tok, bytes, special[EndOfText]);
+        var (tok, bytes) = Create(ranks.ToArray(), Gpt2Pattern, special, "gpt2");
+        return new TextTokenizer(TokenizerSpec.Gpt2, tok, bytes, special);
     }
 
-    /// The bytes of every id, from a tiktoken rank file: "base64 rank" lines, or (the packaged GPT-2 file) a
-    /// "Capacity: N" header and one base64 token per line whose rank is its line number. Specials map to their text.
-    private static byte[][] ReadRanks(byte[] file, IReadOnlyDictionary<string, int> special)
+    private static TextTokenizer LoadFile(TokenizerSpec spec)
     {
-        var lines = System.Text.Encoding.ASCII.GetString(file).Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries)
-            .Where(l => !l.StartsWith("Capacity:")).ToArray();
-        var bytes = new byte[lines.Length + special.Count][];
-        for (int i = 0; i < lines.Length; i++)
+        if (spec.Pattern is null || spec.SpecialTokens is null)
+            throw new MiniGlmException($"tokenizer {spec}: a {TokenizerSpec.FileType} spec needs 'pattern' and 'special_tokens'");
+        // The file is read and its hash checked on every load (cheap); only building the tokenizer is cached.
+        var file = TiktokenFile.ReadVerified(spec);
+        var (tok, bytes) = loaded.TryGetValue(spec, out var hit) ? hit
+            : loaded.GetOrAdd(spec, Create(file, spec.Pattern, spec.SpecialTokens, spec.FilePath!));
+        return new TextTokenizer(spec, tok, bytes, spec.SpecialTokens);
+    }
+
+    private static (Tokenizer, byte[][]) Create(byte[] rankFile, string pattern, IReadOnlyDictionary<string, int> special, string path)
+    {
+        var ranks = TiktokenFile.ReadRanks(rankFile, path);
+        var bytes = new byte[ranks.Length + special.Count][];
+        ranks.CopyTo(bytes, 0);
+        foreach (var (text, id) in special)
         {
-            int space = lines[i].IndexOf(' ');
-            int rank = space < 0 ? i : int.Parse(lines[i].AsSpan(space + 1));
-            bytes[rank] = Convert.FromBase64String(space < 0 ? lines[i] : lines[i][..space]);
+            if (id < ranks.Length || id >= bytes.Length || bytes[id] is not null)
+                throw new MiniGlmException($"{path}: special token {text} has id {id}; expected the ids {ranks.Length}…{bytes.Length - 1} right after the ranks");
+            bytes[id] = System.Text.Encoding.UTF8.GetBytes(text);
         }
-        foreach (var (text, id) in special) bytes[id] = System.Text.Encoding.UTF8.GetBytes(text);
-        return bytes;
+        if (bytes.Length > Data.TokenFileWriter.MaxVocabSize)
+            throw new MiniGlmException($"{path}: {bytes.Length} ids, but .bin files store uint16 ids (at most {Data.TokenFileWriter.MaxVocabSize})");
+        // No special tokens for the pre-tokenizer: their text in ordinary input stays ordinary text.
+        var preTokenizer = new RegexPreTokenizer(PreTokenPattern.Compile(pattern), null);
+        var tok = TiktokenTokenizer.Create(new MemoryStream(rankFile), preTokenizer, normalizer: null, specialTokens: special);
+        return (tok, bytes);
     }
 
     public IReadOnlyList<int> Encode(string text) => tokenizer.EncodeToIds(text);

@@ -160,13 +160,14 @@ public sealed class Trainer
         var dir = cfg.InitFrom == "resume" ? LatestCheckpoint(cfg.OutDir) : CheckpointStore.Resolve(cfg.CkptDir);
         var saved = CheckpointStore.ReadConfig(dir);
         if (saved.Tokenizer != meta.Tokenizer)
-            throw new MiniGlmException($"{cfg.Dataset} was prepared with tokenizer {meta.Tokenizer.Name}, but checkpoint {dir} uses {saved.Tokenizer.Name}; prepare the data with the checkpoint's tokenizer");
+            throw new MiniGlmException($"{cfg.Dataset} was prepared with tokenizer {meta.Tokenizer}, but checkpoint {dir} uses {saved.Tokenizer}; prepare the data with the checkpoint's tokenizer (--tokenizer {dir})");
         if (cfg.BlockSize > saved.Model.BlockSize)
             throw new MiniGlmException($"block_size {cfg.BlockSize} is larger than the checkpoint's {saved.Model.BlockSize} ({dir})");
         var (m, _) = CheckpointStore.LoadModel(dir, cfg.Dropout);
         var state = cfg.InitFrom == "resume" ? CheckpointStore.ReadState(dir) : new TrainerState();
         // SFT data brings its chat template; otherwise the model keeps the one it had (if any).
-        return (m, saved with { Model = m.Config, Train = cfg, ChatTemplate = meta.ChatTemplate ?? saved.ChatTemplate }, state, dir);
+        // The same tokenizer as the checkpoint's (checked above); the dataset's copy of its file is the one to carry on.
+        return (m, saved with { Model = m.Config, Tokenizer = meta.Tokenizer, Train = cfg, ChatTemplate = meta.ChatTemplate ?? saved.ChatTemplate }, state, dir);
     }
 
     private static string LatestCheckpoint(string outDir)

@@ -22,11 +22,12 @@ public sealed record TrainingBenchResult
 /// skipping the first iterations as warm-up.
 public static class TrainingBenchmark
 {
-    public static TrainingBenchResult Run(TrainConfig config, int iters, string workDir)
+    /// <param name="vocabSize">the tokenizer's vocabulary (default GPT-2's); the tokens are random either way.</param>
+    public static TrainingBenchResult Run(TrainConfig config, int iters, string workDir, int vocabSize = 50257)
     {
         const int warmup = 2;
         var data = Path.Combine(workDir, "data");
-        WriteRandomDataset(data, config.BlockSize * config.BatchSize * 4 + config.BlockSize + 1, config.Seed);
+        WriteRandomDataset(data, config.BlockSize * config.BatchSize * 4 + config.BlockSize + 1, config.Seed, vocabSize);
         var run = config with
         {
             Dataset = data, OutDir = Path.Combine(workDir, "run"), InitFrom = "scratch", MaxIters = iters + warmup,
@@ -46,14 +47,13 @@ public static class TrainingBenchmark
         };
     }
 
-    private static void WriteRandomDataset(string dir, int tokens, int seed)
+    private static void WriteRandomDataset(string dir, int tokens, int seed, int vocabSize)
     {
         var rng = new Random(seed);
-        var gpt2 = TextTokenizer.Load(TokenizerSpec.Gpt2);
         Directory.CreateDirectory(dir);
-        TokenFile.Write(DatasetMeta.TrainPath(dir), Enumerable.Range(0, tokens).Select(_ => rng.Next(gpt2.VocabSize)));
-        TokenFile.Write(DatasetMeta.ValPath(dir), Enumerable.Range(0, tokens).Select(_ => rng.Next(gpt2.VocabSize)));
-        new DatasetMeta { Tokenizer = gpt2.Spec, VocabSize = gpt2.VocabSize, EotToken = gpt2.EotId, TrainTokens = tokens,
+        TokenFile.Write(DatasetMeta.TrainPath(dir), Enumerable.Range(0, tokens).Select(_ => rng.Next(vocabSize)));
+        TokenFile.Write(DatasetMeta.ValPath(dir), Enumerable.Range(0, tokens).Select(_ => rng.Next(vocabSize)));
+        new DatasetMeta { Tokenizer = TokenizerSpec.Gpt2, VocabSize = vocabSize, EotToken = vocabSize - 1, TrainTokens = tokens,
             ValTokens = tokens, Created = DateTimeOffset.UtcNow }.Save(dir);
     }
 
