@@ -6,6 +6,7 @@ public static class Program
 {
     private static readonly (string Name, string Summary, Func<CommandLine, int> Run)[] Commands =
     [
+        ("quickstart", "from a fresh clone to a chatbot you trained: every stage below, then serve", QuickstartCommand.Run),
         ("data", "fetch a data set: data fetch chinese-poetry", DataCommand.Run),
         ("tokenizer", "train a byte-level BPE tokenizer on your text, or measure one: tokenizer train|stats", TokenizerCommand.Run),
         ("prepare", "tokenize .txt files into train.bin / val.bin / meta.json", PrepareCommand.Run),
@@ -18,6 +19,13 @@ public static class Program
         ("bench", "benchmarks: bench generate", BenchCommand.Run),
         ("eval", "evaluate checkpoints side by side: val loss, QA metrics, report.md/html", EvalCommand.Run),
     ];
+
+    /// Runs one command in this process (quickstart chains them); errors propagate to the caller.
+    public static int Dispatch(string[] args)
+    {
+        var command = Commands.First(c => c.Name == args[0]);
+        return command.Run(new CommandLine(args.Skip(1)));
+    }
 
     public static int Main(string[] args)
     {
@@ -36,7 +44,8 @@ public static class Program
         try
         {
             TorchRuntime.KeepFreedMemory();
-            return command.Run(new CommandLine(args.Skip(1)));
+            TorchRuntime.PassiveThreadWait();
+            return Dispatch(args);
         }
         catch (MiniGlmException e)
         {

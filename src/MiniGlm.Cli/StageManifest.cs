@@ -46,8 +46,8 @@ public sealed class StageManifest
         AtomicFile.WriteAllText(path, JsonSerializer.Serialize(stages, new JsonSerializerOptions { WriteIndented = true }));
     }
 
-    /// Drops a stage (and so forces it to run again), e.g. when a stage it depends on was redone.
-    public void Forget(string name) => stages.Remove(name);
+    /// The command a stage was recorded with, or null if it has no record.
+    public string[]? CommandOf(string name) => stages.TryGetValue(name, out var s) ? s.Command : null;
 
     private static string Sha256(string file)
     {

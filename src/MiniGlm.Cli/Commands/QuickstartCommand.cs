@@ -1,0 +1,118 @@
+using System.Diagnostics;
+using System.Globalization;
+using MiniGlm.Training;
+
+namespace MiniGlm.Cli.Commands;
+
+/// The whole pipeline in one command, each stage the command a user would type: fetch → corpus → tokenizer →
+/// SFT data → prepare → pretrain → prepare-sft → SFT → eval → serve. Finished stages are recorded with the hashes
+/// of what they wrote (StageManifest), so a rerun skips them and an interrupted training stage resumes.
+public static class QuickstartCommand
+{
+    private const string Usage = """
+        usage: ./miniglm quickstart [--minutes 14] [--port 8000] [--no_serve] [--vocab_size 8192]
+          From nothing to a chatbot you trained: fetches the chinese-poetry package (npm), writes the corpus, trains
+          a tokenizer, builds grounded questions about 唐诗三百首 and 宋词三百首, pretrains a small GPT on those poems
+          and their poets' biographies, fine-tunes it on the questions, evaluates it on held-out questions, then
+          serves the chat page until Ctrl-C. --minutes is the training budget (pretrain 40 %, SFT 60 %); the number of
+          steps is set from this machine's measured speed. Everything goes to data/, out/quickstart/ and
+          reports/quickstart/; a rerun skips finished stages (checked by hash) and resumes an interrupted training.
+        """;
+
+    private const string Raw = "data/raw/chinese-poetry", Text = "data/raw/poetry-text", Tok = "data/tok/poetry.tiktoken",
+        Qa = "data/qa/poetry.jsonl", Knowledge = "data/qa/knowledge", PretrainData = "data/quickstart/pretrain",
+        SftData = "data/quickstart/sft", Out = "out/quickstart", Pretrain = "out/quickstart/pretrain",
+        Sft = "out/quickstart/sft", Report = "reports/quickstart";
+
+    public static int Run(CommandLine cl)
+    {
+        if (cl.Has("help")) { Console.WriteLine(Usage); return 0; }
+        double minutes = cl.Double("minutes", 14);
+        if (minutes <= 0) throw new MiniGlmException($"--minutes must be positive, got {minutes}");
+        int port = cl.Int("port", 8000, min: 1), vocab = cl.Int("vocab_size", 8192, min: 260);
+        bool serve = !cl.Flag("no_serve");
+        cl.RejectUnknown("quickstart");
+
+        var manifest = StageManifest.Load(Path.Combine(Out, "stages.json"));
+        var total = Stopwatch.StartNew();
+        var stages = new Stages(manifest);
+        stages.Run("fetch", ["data", "fetch", "chinese-poetry", "--out", Raw], [Path.Combine(Raw, "package.json")]);
+        stages.Run("corpus", ["data", "corpus", "chinese-poetry", "--from", Raw, "--out", Text], [Path.Combine(Text, "corpus.json")]);
+        stages.Run("tokenizer", ["tokenizer", "train", "--input", Text, "--vocab_size", I(vocab), "--max_chars", "20000000", "--out", Tok], [Tok]);
+        stages.Run("sft-data", ["sft-data", "build", "--kb", "chinese-poetry", "--package", Raw, "--out", Qa],
+            [Qa, Path.Combine("data/qa", "heldout_paraphrase.jsonl"), Path.Combine("data/qa", "heldout_unseen.jsonl"), Path.Combine(Knowledge, "poems.txt")]);
+        // A small val share: the knowledge text is what the model should learn, all of it.
+        stages.Run("prepare", ["prepare", "--input", Knowledge, "--tokenizer", Tok, "--val_fraction", "0.02", "--out", PretrainData],
+            [Path.Combine(PretrainData, "meta.json"), Path.Combine(PretrainData, "train.bin")]);
+        stages.Run("prepare-sft", ["prepare-sft", "--input", Qa, "--tokenizer", Tok, "--val_fraction", "0.02", "--out", SftData],
+            [Path.Combine(SftData, "meta.json"), Path.Combine(SftData, "train.bin")]);
+
+        var pretrainConfig = TrainConfig.Load("configs/quickstart.json", []);
+        int pretrainIters = stages.Done("pretrain") ? 0 : ItersFor(pretrainConfig, minutes * 0.4, vocab);
+        stages.Train("pretrain", ["train", "configs/quickstart.json", "--dataset", PretrainData, "--out_dir", Pretrain], pretrainIters);
+        // The SFT config keeps the model and batch shape, so a step costs what a pretraining step does.
+        int sftIters = stages.Done("sft") ? 0 : ItersFor(pretrainConfig, minutes * 0.6, vocab);
+        stages.Train("sft", ["train", "configs/quickstart_sft.json", "--ckpt_dir", Pretrain, "--dataset", SftData, "--out_dir", Sft], sftIters);
+        stages.Run("eval", ["eval", "--ckpt", Sft, "--dataset", PretrainData, "--qa", "data/qa/heldout_paraphrase.jsonl",
+            "--qa", "data/qa/heldout_unseen.jsonl", "--limit", "100", "--max_new_tokens", "160", "--out", Report],
+            [Path.Combine(Report, "results.json"), Path.Combine(Report, "report.html")]);
+        Console.WriteLine($"quickstart: done in {total.Elapsed.TotalMinutes:0.0} min; report: {Path.Combine(Report, "report.html")}");
+        if (!serve) return 0;
+        return Program.Dispatch(["serve", "--ckpt", Sft, "--ckpt", Pretrain, "--port", I(port)]);
+    }
+
+    /// Steps that fit the budget at this machine's speed, timed on the real training loop for a few iterations.
+    private static int ItersFor(TrainConfig config, double minutes, int vocab)
+    {
+        var work = Directory.CreateTempSubdirectory("miniglm-quickstart-");
+        try
+        {
+            var speed = TrainingBenchmark.Run(config, 3, work.FullName, vocab);
+            int iters = Math.Max(10, (int)(minutes * 60_000 / speed.MsPerIter));
+            Console.WriteLine($"  measured {speed.MsPerIter:0} ms per step ({speed.TokensPerSec:0} tokens/s): {iters} steps fit {minutes:0.#} min");
+            return iters;
+        }
+        finally { work.Delete(true); }
+    }
+
+    private static string I(int value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private sealed class Stages(StageManifest manifest)
+    {
+        private bool redoRest; // once a stage runs, everything after it runs too: its inputs may have changed
+        private int number;
+        private const int Count = 10;
+
+        public bool Done(string name) => !redoRest && manifest.IsDone(name, manifest.CommandOf(name) ?? []);
+
+        public void Run(string name, string[] command, string[] outputs) => Run(name, command, command, outputs);
+
+        /// A training stage: its steps are part of its record only once chosen; an interrupted run resumes.
+        public void Train(string name, string[] command, int iters)
+        {
+            var outDir = command[Array.IndexOf(command, "--out_dir") + 1];
+            var weights = Path.Combine(outDir, "latest", "model.safetensors");
+            if (Done(name)) { Run(name, manifest.CommandOf(name)!, manifest.CommandOf(name)!, [weights]); return; }
+            string[] full = [.. command, "--max_iters", I(iters), "--lr_decay_iters", I(iters)];
+            bool resume = File.Exists(weights);
+            Run(name, full, resume ? ["train", "--out_dir", outDir, "--init_from=resume"] : full, [weights]);
+        }
+
+        private void Run(string name, string[] record, string[] command, string[] outputs)
+        {
+            number++;
+            if (!redoRest && manifest.IsDone(name, record))
+            {
+                Console.WriteLine($"[{number}/{Count}] {name}: done before, outputs verified — skipped");
+                return;
+            }
+            redoRest = true;
+            Console.WriteLine($"[{number}/{Count}] {name}: ./miniglm {string.Join(' ', command)}");
+            var clock = Stopwatch.StartNew();
+            int code = Program.Dispatch(command);
+            if (code != 0) throw new MiniGlmException($"quickstart stage {name} failed (exit code {code}); fix the cause and rerun: finished stages are kept");
+            manifest.MarkDone(name, record, outputs, clock.Elapsed);
+            Console.WriteLine($"[{number}/{Count}] {name}: {clock.Elapsed.TotalSeconds:0} s");
+        }
+    }
+}
