@@ -40,6 +40,7 @@ public static class CompletionResponder
         ctx.Response.Headers.ContentType = "text/event-stream";
         ctx.Response.Headers.CacheControl = "no-cache";
         ctx.Response.Headers["X-Accel-Buffering"] = "no";
+        await ctx.Response.Body.FlushAsync(ctx.RequestAborted); // headers now, even while the request waits in the queue
         string objectName = kind == Kind.Chat ? "chat.completion.chunk" : "text_completion";
         async Task Send(object? delta, string? text, string? finish, object? usage = null, bool noChoices = false)
         {
