@@ -162,6 +162,22 @@ public class ServeApiTests
         Assert.Contains("<html", await s.Http.GetStringAsync("/"));
     }
 
+    [Fact]
+    public void The_serve_command_explains_bad_input_in_one_line()
+    {
+        var (code, _, err) = Cli.Run("serve");
+        Assert.Equal(1, code);
+        Assert.Contains("missing --ckpt", err);
+        using var dir = new TempDir();
+        (code, _, err) = Cli.Run("serve", "--ckpt", dir.Path, "--api_key_env", "MINIGLM_TEST_UNSET_KEY");
+        Assert.Equal(1, code);
+        Assert.Contains("MINIGLM_TEST_UNSET_KEY", err);
+        Assert.Single(err.Trim().Split('\n'));
+        var (helpCode, help, _) = Cli.Run("serve", "--help");
+        Assert.Equal(0, helpCode);
+        Assert.Contains("--api_key_env", help);
+    }
+
     private static HttpRequestMessage LongStream(string model = "pretrain") => new(HttpMethod.Post, "/v1/completions")
     {
         Content = Body(new { model, prompt = "长", max_tokens = 1_000_000, seed = 11, stream = true }),

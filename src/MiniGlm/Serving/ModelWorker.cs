@@ -22,7 +22,7 @@ public sealed class ModelWorker : IDisposable
     /// Requests waiting (not counting the one being generated).
     public int Waiting => queue.Count;
     public bool Busy => Volatile.Read(ref busy) == 1;
-    /// Requests finished so far, by finish reason (for tests and the log).
+    /// Requests finished so far, by finish reason: stop, length, cancelled or error (for tests and monitoring).
     public ConcurrentDictionary<string, int> Finished { get; } = new();
 
     private sealed record Job(GenerationRequest Request, Channel<GenerationUpdate> Updates, CancellationToken Cancel);
@@ -51,7 +51,7 @@ public sealed class ModelWorker : IDisposable
             Volatile.Write(ref busy, 1);
             string reason = "cancelled";
             try { reason = Generate(job); }
-            catch (Exception e) { job.Updates.Writer.TryComplete(e); }
+            catch (Exception e) { reason = "error"; job.Updates.Writer.TryComplete(e); }
             finally
             {
                 job.Updates.Writer.TryComplete();
