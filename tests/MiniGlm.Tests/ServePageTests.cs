@@ -10,7 +10,7 @@ public class ServePageTests
     private const string Chromium = "/usr/bin/chromium";
     public static string Artifacts { get; } = Path.Combine(AppContext.BaseDirectory, "artifacts");
 
-    private static async Task<(IPlaywright, IBrowser, IPage)> Open(ServerUnderTest s, int width = 1100, int height = 800)
+    private static async Task<(IPlaywright, IBrowser, IPage)> Open(ServerUnderTest s, int width = 1100, int height = 800, string? key = null)
     {
         Assert.True(File.Exists(Chromium), $"{Chromium} is missing: install Debian's chromium (./test.sh does it as root)");
         var playwright = await Playwright.CreateAsync();
@@ -21,6 +21,12 @@ public class ServePageTests
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = width, Height = height } });
         page.SetDefaultTimeout(30_000);
         await page.GotoAsync(s.Address.ToString());
+        if (key is not null)
+        {
+            await page.Locator("#api-key").WaitForAsync(); // shown after the first call is refused
+            await page.FillAsync("#api-key", key);
+            await page.PressAsync("#api-key", "Enter");
+        }
         await page.WaitForFunctionAsync("document.querySelectorAll('#model option').length > 0");
         await page.ClickAsync(".settings summary"); // open the sampling controls
         return (playwright, browser, page);
@@ -101,6 +107,19 @@ public class ServePageTests
         await WaitForAnswer(page, 0);
         Assert.True(await page.EvaluateAsync<bool>("document.documentElement.scrollWidth <= 390"));
         await Screenshot(page, "chat-phone.png");
+    }
+
+    [Fact]
+    public async Task With_an_api_key_the_page_asks_for_it_and_then_chats()
+    {
+        await using var s = new ServerUnderTest(new ServeOptions { ApiKey = "s3cret" }, twoModels: false);
+        var (playwright, browser, page) = await Open(s, key: "s3cret");
+        using var _ = playwright;
+        await using var __ = browser;
+        await page.FillAsync("#max_tokens", "4");
+        await page.FillAsync("#input", "你好");
+        await page.PressAsync("#input", "Enter");
+        await WaitForAnswer(page, 0);
     }
 
     [Fact]
