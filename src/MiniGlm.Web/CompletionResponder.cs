@@ -14,7 +14,18 @@ public static class CompletionResponder
     public static async Task<IResult> Respond(HttpContext ctx, ModelWorker worker, GenerationRequest request, Kind kind,
         bool stream, bool includeUsage, string shownModel)
     {
-        var updates = worker.TryEnqueue(request, ctx.RequestAborted);
+        // The generation stops when the client leaves, when the server shuts down (Ctrl-C must not wait for
+        // answers), and whenever this handler ends early (a failed write can end it before the abort is seen).
+        var stopping = ctx.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, stopping);
+        try { return await Answer(ctx, worker, request, kind, stream, includeUsage, shownModel, cancel.Token); }
+        finally { cancel.Cancel(); }
+    }
+
+    private static async Task<IResult> Answer(HttpContext ctx, ModelWorker worker, GenerationRequest request, Kind kind,
+        bool stream, bool includeUsage, string shownModel, CancellationToken cancel)
+    {
+        var updates = worker.TryEnqueue(request, cancel);
         if (updates is null) return OpenAiError.QueueFull(ctx, shownModel);
         var id = (kind == Kind.Chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N")[..24];
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -24,7 +35,8 @@ public static class CompletionResponder
         {
             var text = new System.Text.StringBuilder();
             GenerationUpdate last = new("", 0);
-            await foreach (var u in updates.ReadAllAsync(ctx.RequestAborted)) { text.Append(u.Text); last = u; }
+            try { await foreach (var u in updates.ReadAllAsync(ctx.RequestAborted)) { text.Append(u.Text); last = u; } }
+            catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested) { return Results.Empty; } // the client left
             var usage = Usage(promptTokens, last.CompletionTokens, clock.Elapsed.TotalSeconds);
             var finish = Finish(last.FinishReason);
             object choice = kind == Kind.Chat
