@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. As root on Debian/Ubuntu it first installs what the tests need (a CJK font for
-# the plot tests); elsewhere install fonts-wqy-microhei yourself.
+# the plot and page tests, Debian's chromium for the browser tests); elsewhere install fonts-wqy-microhei and
+# chromium yourself (the browser tests need /usr/bin/chromium; no browser is ever downloaded).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
 packages=(fonts-wqy-microhei)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing ${missing[*]}…"

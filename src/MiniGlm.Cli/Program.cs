@@ -16,6 +16,7 @@ public static class Program
         ("plot", "draw the loss curves of one or more runs to loss.png and loss.svg", PlotCommand.Run),
         ("sample", "generate text from a checkpoint (sample.py)", SampleCommand.Run),
         ("chat", "chat with a checkpoint in the terminal", ChatCommand.Run),
+        ("serve", "serve checkpoints: chat page, arena and an OpenAI-compatible API", ServeCommand.Run),
         ("bench", "benchmarks: bench generate", BenchCommand.Run),
         ("eval", "evaluate checkpoints side by side: val loss, QA metrics, report.md/html", EvalCommand.Run),
     ];

@@ -1,0 +1,58 @@
+using Microsoft.AspNetCore.Builder;
+using MiniGlm.Generation;
+using MiniGlm.Serving;
+using MiniGlm.Web;
+
+namespace MiniGlm.Tests;
+
+/// The real `serve` app on a free loopback port, serving tiny checkpoints: "chat" (an SFT checkpoint with the
+/// seed's template) and, unless asked for one model, "pretrain" (no template).
+public sealed class ServerUnderTest : IAsyncDisposable
+{
+    private readonly TempDir dir = new();
+    private readonly WebApplication app;
+
+    public ModelPool Pool { get; }
+    public Arena Arena { get; }
+    public ServeOptions Options { get; }
+    public Uri Address { get; }
+    public string VotesPath => Options.VotesPath;
+    public HttpClient Http { get; }
+
+    public ServerUnderTest(ServeOptions? options = null, bool twoModels = true, string? votesPath = null)
+    {
+        Options = (options ?? new ServeOptions()) with { Host = "127.0.0.1", Port = 0, VotesPath = votesPath ?? dir["votes.jsonl"] };
+        var ckpts = new List<string> { TinyCheckpoint.Create(dir["chat"], ChatTemplate.Seed) };
+        if (twoModels) ckpts.Add(TinyCheckpoint.Create(dir["pretrain"]));
+        Pool = ModelPool.Load(ckpts, Options.QueueCapacity);
+        Arena = new Arena(Pool, new VoteStore(Options.VotesPath));
+        app = ServeApp.Build(Options, Pool, Arena);
+        app.StartAsync().GetAwaiter().GetResult();
+        Address = ServeApp.Address(app);
+        // No draining of an abandoned response: disposing one closes the connection at once, as a browser does.
+        Http = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    public ModelWorker Worker(string name) => Pool.Find(name)!;
+
+    /// Waits (up to `seconds`) until the condition holds; false if it never did.
+    public static async Task<bool> Eventually(Func<bool> condition, double seconds = 5)
+    {
+        var until = DateTime.UtcNow.AddSeconds(seconds);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > until) return false;
+            await Task.Delay(20);
+        }
+        return true;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await app.StopAsync();
+        await app.DisposeAsync();
+        Pool.Dispose();
+        dir.Dispose();
+    }
+}
