@@ -10,13 +10,14 @@ namespace MiniGlm.Cli.Commands;
 public static class QuickstartCommand
 {
     private const string Usage = """
-        usage: ./miniglm quickstart [--minutes 14] [--port 8000] [--no_serve] [--vocab_size 8192]
+        usage: ./miniglm quickstart [--minutes 14] [--port 8000] [--no_serve] [--vocab_size 8192] [--eval_limit 100]
           From nothing to a chatbot you trained: fetches the chinese-poetry package (npm), writes the corpus, trains
           a tokenizer, builds grounded questions about 唐诗三百首 and 宋词三百首, pretrains a small GPT on those poems
           and their poets' biographies, fine-tunes it on the questions, evaluates it on held-out questions, then
           serves the chat page until Ctrl-C. --minutes is the training budget (pretrain 40 %, SFT 60 %); the number of
           steps is set from this machine's measured speed. Everything goes to data/, out/quickstart/ and
           reports/quickstart/; a rerun skips finished stages (checked by hash) and resumes an interrupted training.
+          --eval_limit: questions per held-out file in the evaluation.
         """;
 
     private const string Raw = "data/raw/chinese-poetry", Text = "data/raw/poetry-text", Tok = "data/tok/poetry.tiktoken",
@@ -30,6 +31,7 @@ public static class QuickstartCommand
         double minutes = cl.Double("minutes", 14);
         if (minutes <= 0) throw new MiniGlmException($"--minutes must be positive, got {minutes}");
         int port = cl.Int("port", 8000, min: 1), vocab = cl.Int("vocab_size", 8192, min: 260);
+        int evalLimit = cl.Int("eval_limit", 100, min: 1);
         bool serve = !cl.Flag("no_serve");
         cl.RejectUnknown("quickstart");
 
@@ -44,30 +46,27 @@ public static class QuickstartCommand
         // A small val share: the knowledge text is what the model should learn, all of it.
         stages.Run("prepare", ["prepare", "--input", Knowledge, "--tokenizer", Tok, "--val_fraction", "0.02", "--out", PretrainData],
             [Path.Combine(PretrainData, "meta.json"), Path.Combine(PretrainData, "train.bin")]);
-        stages.Run("prepare-sft", ["prepare-sft", "--input", Qa, "--tokenizer", Tok, "--val_fraction", "0.02", "--out", SftData],
+        stages.Run("prepare-sft", ["prepare-sft", "--input", Qa, "--tokenizer", Tok, "--block_size", "128", "--val_fraction", "0.02", "--out", SftData],
             [Path.Combine(SftData, "meta.json"), Path.Combine(SftData, "train.bin")]);
 
-        var pretrainConfig = TrainConfig.Load("configs/quickstart.json", []);
-        int pretrainIters = stages.Done("pretrain") ? 0 : ItersFor(pretrainConfig, minutes * 0.4, vocab);
-        stages.Train("pretrain", ["train", "configs/quickstart.json", "--dataset", PretrainData, "--out_dir", Pretrain], pretrainIters);
-        // The SFT config keeps the model and batch shape, so a step costs what a pretraining step does.
-        int sftIters = stages.Done("sft") ? 0 : ItersFor(pretrainConfig, minutes * 0.6, vocab);
-        stages.Train("sft", ["train", "configs/quickstart_sft.json", "--ckpt_dir", Pretrain, "--dataset", SftData, "--out_dir", Sft], sftIters);
+        stages.Train("pretrain", "configs/quickstart.json", ["--dataset", PretrainData, "--out_dir", Pretrain], minutes * 0.35, vocab);
+        stages.Train("sft", "configs/quickstart_sft.json", ["--ckpt_dir", Pretrain, "--dataset", SftData, "--out_dir", Sft], minutes * 0.65, vocab);
         stages.Run("eval", ["eval", "--ckpt", Sft, "--dataset", PretrainData, "--qa", "data/qa/heldout_paraphrase.jsonl",
-            "--qa", "data/qa/heldout_unseen.jsonl", "--limit", "100", "--max_new_tokens", "160", "--out", Report],
+            "--qa", "data/qa/heldout_unseen.jsonl", "--limit", I(evalLimit), "--max_new_tokens", "160", "--out", Report],
             [Path.Combine(Report, "results.json"), Path.Combine(Report, "report.html")]);
         Console.WriteLine($"quickstart: done in {total.Elapsed.TotalMinutes:0.0} min; report: {Path.Combine(Report, "report.html")}");
         if (!serve) return 0;
         return Program.Dispatch(["serve", "--ckpt", Sft, "--ckpt", Pretrain, "--port", I(port)]);
     }
 
-    /// Steps that fit the budget at this machine's speed, timed on the real training loop for a few iterations.
+    /// Steps that fit the budget at this machine's speed, timed on the real training loop for twenty steps (about ten
+    /// seconds for this model): its first few dozen steps run slower, and three steps under-measured it by half.
     private static int ItersFor(TrainConfig config, double minutes, int vocab)
     {
         var work = Directory.CreateTempSubdirectory("miniglm-quickstart-");
         try
         {
-            var speed = TrainingBenchmark.Run(config, 3, work.FullName, vocab);
+            var speed = TrainingBenchmark.Run(config with { InitFrom = "scratch", CkptDir = "" }, 20, work.FullName, vocab);
             int iters = Math.Max(10, (int)(minutes * 60_000 / speed.MsPerIter));
             Console.WriteLine($"  measured {speed.MsPerIter:0} ms per step ({speed.TokensPerSec:0} tokens/s): {iters} steps fit {minutes:0.#} min");
             return iters;
@@ -79,39 +78,51 @@ public static class QuickstartCommand
 
     private sealed class Stages(StageManifest manifest)
     {
+        private const int Count = 10;
         private bool redoRest; // once a stage runs, everything after it runs too: its inputs may have changed
         private int number;
-        private const int Count = 10;
 
-        public bool Done(string name) => !redoRest && manifest.IsDone(name, manifest.CommandOf(name) ?? []);
-
-        public void Run(string name, string[] command, string[] outputs) => Run(name, command, command, outputs);
-
-        /// A training stage: its steps are part of its record only once chosen; an interrupted run resumes.
-        public void Train(string name, string[] command, int iters)
+        public void Run(string name, string[] command, string[] outputs)
         {
-            var outDir = command[Array.IndexOf(command, "--out_dir") + 1];
-            var weights = Path.Combine(outDir, "latest", "model.safetensors");
-            if (Done(name)) { Run(name, manifest.CommandOf(name)!, manifest.CommandOf(name)!, [weights]); return; }
-            string[] full = [.. command, "--max_iters", I(iters), "--lr_decay_iters", I(iters)];
-            bool resume = File.Exists(weights);
-            Run(name, full, resume ? ["train", "--out_dir", outDir, "--init_from=resume"] : full, [weights]);
+            if (Skip(name, command, [])) return;
+            Execute(name, command, command, [], outputs);
         }
 
-        private void Run(string name, string[] record, string[] command, string[] outputs)
+        /// A training stage: resumed if it was started with the same command, config and upstream data; otherwise
+        /// started afresh with as many steps as fit its minutes here.
+        public void Train(string name, string config, string[] args, double minutes, int vocab)
         {
-            number++;
-            if (!redoRest && manifest.IsDone(name, record))
+            string[] command = ["train", config, .. args], inputs = [config];
+            var outDir = args[Array.IndexOf(args, "--out_dir") + 1];
+            string[] outputs = [Path.Combine(outDir, "latest", "model.safetensors")];
+            if (Skip(name, command, inputs)) return;
+            if (!redoRest && manifest.IsStarted(name, command, inputs) && File.Exists(outputs[0]))
             {
-                Console.WriteLine($"[{number}/{Count}] {name}: done before, outputs verified — skipped");
+                Execute(name, command, ["train", "--out_dir", outDir, "--init_from=resume"], inputs, outputs);
                 return;
             }
+            if (Directory.Exists(outDir)) Directory.Delete(outDir, recursive: true); // a run of other settings or data
+            int iters = ItersFor(TrainConfig.Load(config, new CommandLine(args).Overrides()), minutes, vocab);
+            manifest.MarkStarted(name, command, inputs);
+            Execute(name, command, [.. command, "--max_iters", I(iters), "--lr_decay_iters", I(iters)], inputs, outputs);
+        }
+
+        private bool Skip(string name, string[] command, string[] inputs)
+        {
+            number++;
+            if (redoRest || !manifest.IsDone(name, command, inputs)) return false;
+            Console.WriteLine($"[{number}/{Count}] {name}: done before, outputs verified — skipped");
+            return true;
+        }
+
+        private void Execute(string name, string[] record, string[] command, string[] inputs, string[] outputs)
+        {
             redoRest = true;
             Console.WriteLine($"[{number}/{Count}] {name}: ./miniglm {string.Join(' ', command)}");
             var clock = Stopwatch.StartNew();
             int code = Program.Dispatch(command);
             if (code != 0) throw new MiniGlmException($"quickstart stage {name} failed (exit code {code}); fix the cause and rerun: finished stages are kept");
-            manifest.MarkDone(name, record, outputs, clock.Elapsed);
+            manifest.MarkDone(name, record, inputs, outputs, clock.Elapsed);
             Console.WriteLine($"[{number}/{Count}] {name}: {clock.Elapsed.TotalSeconds:0} s");
         }
     }
