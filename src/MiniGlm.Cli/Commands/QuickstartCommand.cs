@@ -50,7 +50,8 @@ public static class QuickstartCommand
             [Path.Combine(SftData, "meta.json"), Path.Combine(SftData, "train.bin")]);
 
         stages.Train("pretrain", "configs/quickstart.json", ["--dataset", PretrainData, "--out_dir", Pretrain], minutes * 0.35, vocab);
-        stages.Train("sft", "configs/quickstart_sft.json", ["--ckpt_dir", Pretrain, "--dataset", SftData, "--out_dir", Sft], minutes * 0.65, vocab);
+        stages.Train("sft", "configs/quickstart_sft.json", ["--ckpt_dir", Pretrain, "--dataset", SftData, "--out_dir", Sft], minutes * 0.65, vocab,
+            timedShape: "configs/quickstart.json"); // fine-tuning takes its model from the checkpoint, not its config
         stages.Run("eval", ["eval", "--ckpt", Sft, "--dataset", PretrainData, "--qa", "data/qa/heldout_paraphrase.jsonl",
             "--qa", "data/qa/heldout_unseen.jsonl", "--limit", I(evalLimit), "--max_new_tokens", "160", "--out", Report],
             [Path.Combine(Report, "results.json"), Path.Combine(Report, "report.html")]);
@@ -90,7 +91,7 @@ public static class QuickstartCommand
 
         /// A training stage: resumed if it was started with the same command, config and upstream data; otherwise
         /// started afresh with as many steps as fit its minutes here.
-        public void Train(string name, string config, string[] args, double minutes, int vocab)
+        public void Train(string name, string config, string[] args, double minutes, int vocab, string? timedShape = null)
         {
             string[] command = ["train", config, .. args], inputs = [config];
             var outDir = args[Array.IndexOf(args, "--out_dir") + 1];
@@ -102,7 +103,9 @@ public static class QuickstartCommand
                 return;
             }
             if (Directory.Exists(outDir)) Directory.Delete(outDir, recursive: true); // a run of other settings or data
-            int iters = ItersFor(TrainConfig.Load(config, new CommandLine(args).Overrides()), minutes, vocab);
+            var timed = TrainConfig.Load(config, new CommandLine(args).Overrides());
+            if (timedShape is not null) timed = TrainConfig.Load(timedShape, []) with { BatchSize = timed.BatchSize, BlockSize = timed.BlockSize };
+            int iters = ItersFor(timed, minutes, vocab);
             manifest.MarkStarted(name, command, inputs);
             Execute(name, command, [.. command, "--max_iters", I(iters), "--lr_decay_iters", I(iters)], inputs, outputs);
         }
