@@ -14,7 +14,7 @@ public static class QuickstartCommand
           From nothing to a chatbot you trained: fetches the chinese-poetry package (npm), writes the corpus, trains
           a tokenizer, builds grounded questions about 唐诗三百首 and 宋词三百首, pretrains a small GPT on those poems
           and their poets' biographies, fine-tunes it on the questions, evaluates it on held-out questions, then
-          serves the chat page until Ctrl-C. --minutes is the training budget (pretrain 40 %, SFT 60 %); the number of
+          serves the chat page until Ctrl-C. --minutes is the training budget (pretrain 35 %, SFT 65 %); the number of
           steps is set from this machine's measured speed. Everything goes to data/, out/quickstart/ and
           reports/quickstart/; a rerun skips finished stages (checked by hash) and resumes an interrupted training.
           --eval_limit: questions per held-out file in the evaluation.
