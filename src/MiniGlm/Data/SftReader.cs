@@ -40,12 +40,7 @@ public static class SftReader
         int linesRead = 0;
         foreach (var file in files)
         {
-            if (!File.Exists(file)) throw new MiniGlmException($"{file}: SFT input file not found");
-            var bytes = File.ReadAllBytes(file);
-            string text;
-            try { text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes); }
-            catch (DecoderFallbackException) { throw new MiniGlmException($"{file}: not valid UTF-8; SFT input must be UTF-8 JSON Lines"); }
-            if (text.StartsWith('\uFEFF')) text = text[1..];
+            var (bytes, text) = JsonLinesText.Read(file, "SFT input file");
             sources.Add(new DatasetSource
             {
                 Path = file, Bytes = bytes.Length, Sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes)),

@@ -25,12 +25,7 @@ public static class QaReader
 {
     public static QaFile Read(string path, int? limit = null)
     {
-        if (!File.Exists(path)) throw new MiniGlmException($"{path}: QA file not found");
-        var bytes = File.ReadAllBytes(path);
-        string text;
-        try { text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes); }
-        catch (DecoderFallbackException) { throw new MiniGlmException($"{path}: not valid UTF-8; QA files must be UTF-8 JSON Lines"); }
-        if (text.StartsWith('\uFEFF')) text = text[1..];
+        var (bytes, text) = JsonLinesText.Read(path, "QA file");
         var items = new List<QaItem>();
         var problems = new List<string>();
         var lines = text.Split('\n');
