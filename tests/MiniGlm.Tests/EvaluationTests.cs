@@ -41,6 +41,16 @@ public class EvaluationTests
     }
 
     [Fact]
+    public void Qa_reader_limit_takes_questions_in_turn_from_each_type()
+    {
+        using var tmp = new TempDir();
+        var lines = new[] { "a", "a", "a", "b", "b", "c" }.Select((t, i) => $"{{\"Question\": \"q{i}\", \"Answer\": \"x\", \"Type\": \"{t}\"}}");
+        var path = tmp.Write("grouped.jsonl", string.Join("\n", lines));
+        Assert.Equal(["q0", "q3", "q5", "q1"], QaReader.Read(path, limit: 4).Items.Select(i => i.Question));
+        Assert.Equal(6, QaReader.Read(path, limit: 100).ItemCount);
+    }
+
+    [Fact]
     public void Greedy_answers_are_reproducible_and_failures_are_flagged()
     {
         using var tmp = new TempDir();

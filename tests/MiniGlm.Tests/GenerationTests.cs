@@ -57,11 +57,12 @@ public class GenerationTests
     {
         if (!Int8Matrix.IsSupported) return; // no AVX2/FMA: the model decodes in fp32, covered above
         manual_seed(3);
-        using var w = randn(100, 72); // 72 columns: four 16-wide steps and a scalar tail of 8
-        using var x = randn(3, 1, 72);
+        using var w = randn(100, 75); // 75 columns: vector steps of 16 (or 8) and a scalar tail
+        using var x = randn(5, 1, 75); // 5 samples: one group of four sharing each weight row, then one alone
         using var q = new Int8Matrix(w);
-        using var y = q.Multiply(x);
-        Assert.Equal(new long[] { 3, 1, 100 }, y.shape);
+        var output = new float[5 * 100];
+        q.Multiply(x.data<float>().ToArray(), output);
+        using var y = tensor(output).view(5, 1, 100);
         using var exact = x.matmul(w.t());
         // Each weight is off by at most half its row's step (absmax / 127 / 2), so |error| ≤ Σ|x| · step / 2.
         using var step = w.abs().amax(1) / 127.0;
@@ -94,6 +95,35 @@ public class GenerationTests
         Assert.InRange(relative, 1e-6, 0.02);
         model.SetInferenceDtype(InferenceDtype.Float32);
         Assert.Equal(fp32, Run(g, prompt, greedy)); // the fp32 copies come back, exactly
+    }
+
+    [Fact]
+    public void Int8_decoder_tracks_fp32_step_by_step_for_every_row_of_a_batch()
+    {
+        if (!Int8Matrix.IsSupported) return;
+        manual_seed(11); // biases on, three heads of 16 (not a multiple of the 16-wide int8 loop's tail-free case)
+        using var model = new GptModel(new GptConfig { NLayer = 2, NHead = 3, NEmbd = 48, BlockSize = 32, VocabSize = 320, Bias = true });
+        model.eval();
+        using (no_grad()) foreach (var (name, p) in model.named_parameters()) if (name.EndsWith(".bias")) p.normal_(0, 0.05);
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        var prompt = randint(0, 320, new long[] { 3, 7 });
+        var steps = randint(0, 320, new long[] { 3, 20 });
+        Tensor[] Decode(InferenceDtype dtype)
+        {
+            model.SetInferenceDtype(dtype);
+            using var cache = new KvCache(model.Config, 3, CPU, ScalarType.Float32);
+            model.Forward(prompt, null, cache);
+            return Enumerable.Range(0, 20).Select(i => model.Forward(steps[.., i..(i + 1)], null, cache, lastOnly: true)).ToArray();
+        }
+        var exact = Decode(InferenceDtype.Float32);
+        var int8 = Decode(InferenceDtype.Int8);
+        for (int i = 0; i < 20; i++)
+            for (int row = 0; row < 3; row++)
+            {
+                double relative = ((int8[i][row] - exact[i][row]).norm() / exact[i][row].norm()).item<float>();
+                Assert.InRange(relative, 1e-7, 0.02); // rows attend to their own cache: a mix-up would be far off
+            }
     }
 
     [Fact]
@@ -217,6 +247,84 @@ public class GenerationTests
         var d2 = new StreamingDecoder(Gpt2);
         Assert.Equal("", d2.Push(byteIds[0]));
         Assert.Equal("\uFFFD", d2.Flush());
+    }
+
+    [Theory]
+    [InlineData("中文 é 😀 a")]
+    [InlineData("\u0800\uD7FF\uE000\U0010FFFF")] // the edges of the E0, ED and F4 ranges
+    public void Utf8_constraint_lets_every_valid_byte_sequence_through(string text)
+    {
+        var utf8 = Utf8Constraint.For(Gpt2, 50304);
+        int state = 0;
+        foreach (var b in System.Text.Encoding.UTF8.GetBytes(text))
+        {
+            Assert.False(IsMasked(utf8, state, ByteToken(b)));
+            state = utf8.Advance(state, ByteToken(b));
+        }
+        Assert.Equal(0, state);
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0x80 })]             // a continuation byte cannot start a character
+    [InlineData(new byte[] { 0xC0, 0x80 })]       // overlong (C0/C1 never occur)
+    [InlineData(new byte[] { 0xE0, 0x9F })]       // overlong three-byte form
+    [InlineData(new byte[] { 0xED, 0xA0 })]       // a UTF-16 surrogate
+    [InlineData(new byte[] { 0xF4, 0x90 })]       // above U+10FFFF
+    [InlineData(new byte[] { 0xE4, 0xB8, 0x41 })] // a character cut short by ASCII
+    [InlineData(new byte[] { 0xF5 })]
+    public void Utf8_constraint_masks_the_token_that_would_break_a_character(byte[] bytes)
+    {
+        var utf8 = Utf8Constraint.For(Gpt2, 50304);
+        int state = 0;
+        foreach (var b in bytes[..^1]) state = utf8.Advance(state, ByteToken(b));
+        Assert.True(IsMasked(utf8, state, ByteToken(bytes[^1])));
+    }
+
+    [Fact]
+    public void Utf8_constraint_keeps_end_of_text_between_characters_and_finishes_characters_before_the_limit()
+    {
+        var utf8 = Utf8Constraint.For(Gpt2, 50304);
+        int lead = utf8.Advance(0, ByteToken(0xE4)); // 中 is E4 B8 AD: two bytes to go
+        Assert.True(IsMasked(utf8, lead, Gpt2.EotId));
+        Assert.False(IsMasked(utf8, 0, Gpt2.EotId));
+        Assert.False(IsMasked(utf8, lead, ByteToken(0xB8), tokensLeft: 2)); // one byte left for the last token
+        Assert.True(IsMasked(utf8, lead, ByteToken(0xB8), tokensLeft: 1));  // the last token must finish it
+        Assert.True(IsMasked(utf8, 0, ByteToken(0xE4), tokensLeft: 2));     // no room for two more bytes
+        Assert.False(IsMasked(utf8, 0, ByteToken(0xE4), tokensLeft: 3));
+        Assert.True(IsMasked(utf8, 0, 50300)); // vocab padding
+    }
+
+    [Fact]
+    public void Generated_text_is_valid_utf8_even_when_the_model_prefers_broken_bytes()
+    {
+        manual_seed(7);
+        using var model = new GptModel(new GptConfig { NLayer = 2, NHead = 2, NEmbd = 32, BlockSize = 16, VocabSize = 50304, Bias = true });
+        int lead = ByteToken(0xE4);
+        using (no_grad()) // a constant final state: the lone lead byte E4 is the argmax everywhere, then 'a'
+        {
+            var p = model.named_parameters().ToDictionary(x => x.name, x => x.parameter);
+            p["transformer.ln_f.weight"].zero_();
+            p["transformer.ln_f.bias"].fill_(1);
+            p["transformer.wte.weight"][lead].fill_(1);
+            p["transformer.wte.weight"][ByteToken((byte)'a')].fill_(0.9);
+        }
+        var g = new Generator(model, Gpt2);
+        var strict = new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true);
+        foreach (int max in new[] { 1, 2, 3, 7, 12 })
+        {
+            var tokens = Run(g, Gpt2.Encode("x"), new SamplingOptions { Temperature = 0, MaxNewTokens = max, StopAtEndOfText = false });
+            var bytes = tokens.SelectMany(t => Gpt2.TokenBytes(t).ToArray()).ToArray();
+            var text = strict.GetString(bytes); // throws on broken or unfinished UTF-8
+            Assert.DoesNotContain('\uFFFD', text);
+            if (max >= 3) Assert.Equal(lead, tokens[0]); // a valid choice is left alone when it can be finished
+        }
+    }
+
+    private static bool IsMasked(Utf8Constraint utf8, int state, int token, int tokensLeft = 100)
+    {
+        using var logits = zeros(1, 50304);
+        utf8.Mask(logits, [state], tokensLeft);
+        return float.IsNegativeInfinity(logits[0, token].item<float>());
     }
 
     private static int ByteToken(byte b)

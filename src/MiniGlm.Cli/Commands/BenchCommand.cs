@@ -16,8 +16,9 @@ public static class BenchCommand
           Times the training loop on random tokens (default: the seed config): tokens/s, ms per iteration, MFU
           against this process's measured fp32 matmul peak, peak memory. Written to reports/bench-train.json.
           --vocab_size: the tokenizer's vocabulary (50257 = GPT-2; e.g. 8192 for a trained one), padded to a multiple of 64.
-        usage: ./miniglm bench generate [--ckpt DIR | CONFIG.json] [--prompt_tokens 100] [--new_tokens 512] [--dtype int8|float32|bfloat16|all] [--threads N] [--out FILE]
-          Times generation (KV cache) for batch 1 and batch 4: time to first token, ms per token, tokens/s.
+        usage: ./miniglm bench generate [--ckpt DIR | CONFIG.json] [--prompt_tokens 100] [--new_tokens 512] [--dtype int8|float32|bfloat16|all] [--threads N] [--runs 3] [--out FILE]
+          Times generation (KV cache) for batch 1 and batch 4: time to first token, ms per token, tokens/s; each
+          figure is from the run of median total time out of --runs.
           Without --ckpt, a model of the config's shape (default: the seed's 6×512) with random weights is timed.
           --threads defaults to every core; on a busy shared machine 1 can decode faster (no waits on a descheduled peer).
           Results are printed and written as JSON to --out (default reports/bench-generate.json).
@@ -60,7 +61,7 @@ public static class BenchCommand
         int promptTokens = cl.Int("prompt_tokens", 100, min: 1), newTokens = cl.Int("new_tokens", 512, min: 1);
         var dtypes = (cl.Get("dtype") ?? "all") is "all" ? Enum.GetValues<InferenceDtype>() : [SamplingArgs.ParseDtype(cl.Get("dtype")!)];
         var outPath = cl.Get("out") ?? Path.Combine("reports", "bench-generate.json");
-        int threads = cl.Int("threads", Environment.ProcessorCount, min: 1);
+        int threads = cl.Int("threads", Environment.ProcessorCount, min: 1), runs = cl.Int("runs", 3, min: 1);
         cl.RejectUnknown("bench");
         TorchRuntime.PassiveThreadWait();
         torch.set_num_threads(threads);
@@ -78,7 +79,7 @@ public static class BenchCommand
             var generator = new Generator(model, tokenizer);
             foreach (int batch in new[] { 1, 4 })
             {
-                var r = GenerationBenchmark.Run(generator, promptTokens, newTokens, batch);
+                var r = GenerationBenchmark.Run(generator, promptTokens, newTokens, batch, runs);
                 Console.WriteLine($"{dtype,-9} batch {batch}: first token {r.FirstTokenMs:F0} ms, {r.PerTokenMs:F1} ms/token, " +
                                   $"{r.TokensPerSec:F1} tokens/s per sequence, {r.NewTokens} tokens in {r.TotalSeconds:F2} s");
                 results.Add(new { dtype = dtype.ToString(), result = r });

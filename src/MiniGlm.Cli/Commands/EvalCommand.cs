@@ -13,7 +13,7 @@ public static class EvalCommand
           --dataset DIR           a prepared pretraining dataset: val loss, perplexity, bits per character
           --qa FILE               QA JSON Lines {"Question","Answer","Type"?,"Key"?}; repeat for several files
           --out DIR               where the report goes (reports/eval)
-          --limit N               only the first N questions of each file
+          --limit N               only N questions of each file, taken in turn from each question type
           --lm_windows N          val windows of block_size tokens to score (100)
           --samples N             questions shown with every model's answer in the report (12)
           Decoding is greedy unless you pass --temperature; sampling options:

@@ -94,20 +94,22 @@ public static class QuickstartCommand
         public void Train(string name, string config, string[] args, double minutes, int vocab, string? timedShape = null)
         {
             string[] command = ["train", config, .. args], inputs = [config];
+            // The budget is part of the stage: a rerun with other --minutes trains again.
+            string[] record = [.. command, "--budget_minutes", minutes.ToString("0.###", CultureInfo.InvariantCulture)];
             var outDir = args[Array.IndexOf(args, "--out_dir") + 1];
             string[] outputs = [Path.Combine(outDir, "latest", "model.safetensors")];
-            if (Skip(name, command, inputs)) return;
-            if (!redoRest && manifest.IsStarted(name, command, inputs) && File.Exists(outputs[0]))
+            if (Skip(name, record, inputs)) return;
+            if (!redoRest && manifest.IsStarted(name, record, inputs) && File.Exists(outputs[0]))
             {
-                Execute(name, command, ["train", "--out_dir", outDir, "--init_from=resume"], inputs, outputs);
+                Execute(name, record, ["train", "--out_dir", outDir, "--init_from=resume"], inputs, outputs);
                 return;
             }
             if (Directory.Exists(outDir)) Directory.Delete(outDir, recursive: true); // a run of other settings or data
             var timed = TrainConfig.Load(config, new CommandLine(args).Overrides());
             if (timedShape is not null) timed = TrainConfig.Load(timedShape, []) with { BatchSize = timed.BatchSize, BlockSize = timed.BlockSize };
             int iters = ItersFor(timed, minutes, vocab);
-            manifest.MarkStarted(name, command, inputs);
-            Execute(name, command, [.. command, "--max_iters", I(iters), "--lr_decay_iters", I(iters)], inputs, outputs);
+            manifest.MarkStarted(name, record, inputs);
+            Execute(name, record, [.. command, "--max_iters", I(iters), "--lr_decay_iters", I(iters)], inputs, outputs);
         }
 
         private bool Skip(string name, string[] command, string[] inputs)

@@ -30,7 +30,7 @@ public static class QaReader
         var problems = new List<string>();
         var lines = text.Split('\n');
         int read = 0;
-        for (int i = 0; i < lines.Length && (limit is null || items.Count < limit); i++)
+        for (int i = 0; i < lines.Length; i++)
         {
             var line = lines[i].TrimEnd('\r');
             if (string.IsNullOrWhiteSpace(line)) continue;
@@ -40,7 +40,20 @@ public static class QaReader
             else problems.Add($"{path}:{i + 1}: {problem}");
         }
         if (items.Count == 0 && problems.Count == 0) throw new MiniGlmException($"{path}: no questions in the file (expected JSON Lines of {{\"Question\", \"Answer\"}})");
-        return new QaFile { Path = path, Sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes)), Lines = read, Items = items, Problems = problems };
+        return new QaFile { Path = path, Sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes)), Lines = read, Items = Spread(items, limit), Problems = problems };
+    }
+
+    /// At most <paramref name="limit"/> items taken in turn from each question type (file order within a type), so
+    /// a short run of a file grouped by type still covers every type.
+    private static IReadOnlyList<QaItem> Spread(List<QaItem> items, int? limit)
+    {
+        if (limit is null || items.Count <= limit) return items;
+        var queues = items.GroupBy(i => i.Type ?? "").Select(g => new Queue<QaItem>(g)).ToList();
+        var taken = new List<QaItem>();
+        while (taken.Count < limit)
+            foreach (var q in queues.Where(q => q.Count > 0))
+                if (taken.Count < limit) taken.Add(q.Dequeue());
+        return taken;
     }
 
     private static (QaItem?, string?) Parse(string line, string file, int number)

@@ -30,7 +30,7 @@ public static class ReportContent
                 : $"Sampled decoding: temperature {F(s.Temperature)}, top_k {s.TopK}, top_p {F(s.TopP)}, repetition_penalty {F(s.RepetitionPenalty)}, seed {s.Seed}, at most {s.MaxNewTokens} new tokens") +
             $"{(s.Dtype == InferenceDtype.Float32 ? "" : $", {s.Dtype} inference weights")}. Rouge-L with β = {F(s.RougeBeta)} over characters (punctuation and spaces left out); " +
             $"an answer is repetitive when ≥ {s.RepetitionThreshold:P0} of its {s.RepetitionN}-grams repeat an earlier one." +
-            (s.Limit is null ? "" : $" First {s.Limit} questions of each file."));
+            (s.Limit is null ? "" : $" {s.Limit} questions of each file, taken in turn from each question type."));
         if (r.Dataset is { } d)
             settings.Tables.Add(new ReportTable(["dataset", "tokenizer", "val tokens", "val chars", "windows scored"],
                 [[d.Path, d.Tokenizer, N(d.ValTokens), N(d.ValChars), $"up to {s.LmWindows} × block_size"]]));

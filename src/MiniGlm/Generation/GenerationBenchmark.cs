@@ -14,13 +14,22 @@ public sealed record GenerationBenchResult
     /// New tokens per second per sequence (×batch for the whole batch).
     [JsonPropertyName("tokens_per_sec")] public double TokensPerSec { get; init; }
     [JsonPropertyName("total_seconds")] public double TotalSeconds { get; init; }
+    /// Timed runs; the figures are the run of median total time (a shared machine's stray pauses stay out).
+    [JsonPropertyName("runs")] public int Runs { get; init; }
 }
 
 /// Times the engine as a user meets it: a prompt of a given length, then a fixed number of new tokens
 /// (end-of-text does not stop it), sampled with sample.py's defaults.
 public static class GenerationBenchmark
 {
-    public static GenerationBenchResult Run(Generator generator, int promptTokens, int newTokens, int batch)
+    public static GenerationBenchResult Run(Generator generator, int promptTokens, int newTokens, int batch, int runs)
+    {
+        var timed = Enumerable.Range(0, runs).Select(_ => RunOnce(generator, promptTokens, newTokens, batch))
+            .OrderBy(r => r.TotalSeconds).ToList();
+        return timed[runs / 2] with { Runs = runs };
+    }
+
+    private static GenerationBenchResult RunOnce(Generator generator, int promptTokens, int newTokens, int batch)
     {
         var rng = new Random(1);
         var prompt = Enumerable.Range(0, promptTokens).Select(_ => rng.Next(generator.Tokenizer.VocabSize - 1)).ToList();

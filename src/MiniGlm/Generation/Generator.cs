@@ -13,10 +13,13 @@ public sealed record GenerationStep(int[] Tokens, string[] Text, bool[] Finished
 /// When the context is full the oldest tokens drop: the window keeps its newest half and the cache is rebuilt
 /// from it (learned absolute positions cannot be shifted), so a long generation costs about two forwards per
 /// token instead of a full block per token. Without the cache (useCache: false) every step forwards the same
-/// window from scratch, which is what the cache must reproduce exactly.
+/// window from scratch, which is what the cache must reproduce exactly. Tokens that would break a character are
+/// never drawn (<see cref="Utf8Constraint"/>).
 /// Call from one thread: TorchSharp's no_grad and dispose scopes are thread-local.
 public sealed class Generator(GptModel model, TextTokenizer tokenizer)
 {
+    private Utf8Constraint? utf8;
+
     public GptModel Model => model;
     public TextTokenizer Tokenizer => tokenizer;
 
@@ -31,6 +34,8 @@ public sealed class Generator(GptModel model, TextTokenizer tokenizer)
         var tokens = Enumerable.Range(0, numSamples).Select(_ => prompt.ToList()).ToArray();
         var decoders = Enumerable.Range(0, numSamples).Select(_ => new StreamingDecoder(tokenizer)).ToArray();
         var finished = new bool[numSamples];
+        var characterStates = new int[numSamples]; // generated text starts between characters
+        utf8 ??= Utf8Constraint.For(tokenizer, model.Config.VocabSize);
         using var sampler = new Sampler(options, tokenizer.VocabSize);
         using var cache = useCache ? new KvCache(model.Config, 1, CPU, model.parameters().First().dtype) : null;
         int cacheRows = 1; // the prompt is prefilled once, then the cache is repeated for every sample
@@ -62,6 +67,7 @@ public sealed class Generator(GptModel model, TextTokenizer tokenizer)
                 var context = options.RepetitionPenalty != 1.0
                     ? tensor(tokens.SelectMany(t => t.Skip(windowStart)).Select(v => (long)v).ToArray()).view(numSamples, -1)
                     : null;
+                utf8.Mask(logits, characterStates, tokensLeft: options.MaxNewTokens - step);
                 next = sampler.Next(logits, context).data<long>().Select(v => (int)v).ToArray();
             }
 
@@ -69,6 +75,7 @@ public sealed class Generator(GptModel model, TextTokenizer tokenizer)
             for (int i = 0; i < numSamples; i++)
             {
                 tokens[i].Add(next[i]);
+                characterStates[i] = utf8.Advance(characterStates[i], next[i]);
                 if (finished[i]) { text[i] = ""; continue; }
                 text[i] = decoders[i].Push(next[i]);
                 if (options.StopAtEndOfText && next[i] == tokenizer.EotId)

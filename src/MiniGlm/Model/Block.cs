@@ -10,12 +10,12 @@ public sealed class Block : nn.Module<Tensor, Tensor>
     private readonly CausalSelfAttention attn;
     private readonly Mlp mlp;
 
-    internal Block(GptConfig config, DecodeOptions decode) : base(nameof(Block))
+    internal Block(GptConfig config) : base(nameof(Block))
     {
         ln_1 = GptModel.LayerNorm(config);
-        attn = new CausalSelfAttention(config, decode);
+        attn = new CausalSelfAttention(config);
         ln_2 = GptModel.LayerNorm(config);
-        mlp = new Mlp(config, decode);
+        mlp = new Mlp(config);
         RegisterComponents();
     }
 

@@ -12,10 +12,10 @@ public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
     private readonly double attnDropout;
     private readonly RowWeight c_attnRow, c_projRow;
 
-    internal CausalSelfAttention(GptConfig config, DecodeOptions decode) : base(nameof(CausalSelfAttention))
+    internal CausalSelfAttention(GptConfig config) : base(nameof(CausalSelfAttention))
     {
-        c_attnRow = new RowWeight(decode);
-        c_projRow = new RowWeight(decode);
+        c_attnRow = new RowWeight();
+        c_projRow = new RowWeight();
         c_attn = nn.Linear(config.NEmbd, 3 * config.NEmbd, hasBias: config.Bias);
         c_proj = nn.Linear(config.NEmbd, config.NEmbd, hasBias: config.Bias);
         resid_dropout = nn.Dropout(config.Dropout);

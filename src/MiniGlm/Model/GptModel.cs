@@ -12,8 +12,9 @@ public sealed class GptModel : nn.Module<Tensor, Tensor>
     public const double LayerNormEps = 1e-5;
 
     private readonly Transformer transformer;
-    private readonly DecodeOptions decode = new();
-    private readonly RowWeight lmHeadRow;
+    private readonly RowWeight lmHeadRow = new();
+    private bool int8;
+    private Int8Decoder? int8Decoder;
     public GptConfig Config { get; }
 
     /// Build outside any dispose scope: a scope would dispose the parameters with it.
@@ -21,8 +22,7 @@ public sealed class GptModel : nn.Module<Tensor, Tensor>
     {
         config.Validate();
         Config = config;
-        lmHeadRow = new RowWeight(decode);
-        transformer = new Transformer(config, decode);
+        transformer = new Transformer(config);
         RegisterComponents();
         InitWeights();
     }
@@ -45,6 +45,8 @@ public sealed class GptModel : nn.Module<Tensor, Tensor>
         int start = cache?.Length ?? 0;
         if (start + t > Config.BlockSize)
             throw new ArgumentException($"cannot forward {start + t} positions, block_size is only {Config.BlockSize}");
+        if (int8 && mask is null && positions is null && IsDecodeStep(this, t, cache))
+            return Int8Decoder().Step(idx, cache!).MoveToOuterDisposeScope();
         var pos = positions ?? arange(start, start + t, dtype: int64, device: idx.device);
         var x = transformer.drop.call(transformer.wte.call(idx) + transformer.wpe.call(pos));
         for (int i = 0; i < transformer.h.Count; i++)
@@ -61,12 +63,26 @@ public sealed class GptModel : nn.Module<Tensor, Tensor>
     public void SetInferenceDtype(InferenceDtype dtype)
     {
         this.to(dtype == Model.InferenceDtype.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32);
-        decode.Int8 = dtype == Model.InferenceDtype.Int8 && Int8Matrix.IsSupported;
+        int8 = dtype == Model.InferenceDtype.Int8 && Int8Matrix.IsSupported;
+        DropInt8Decoder();
     }
 
     public InferenceDtype InferenceDtype =>
-        decode.Int8 ? Model.InferenceDtype.Int8
+        int8 ? Model.InferenceDtype.Int8
         : parameters().First().dtype == ScalarType.BFloat16 ? Model.InferenceDtype.BFloat16 : Model.InferenceDtype.Float32;
+
+    /// The int8 weight copies, built on the first int8 decode step and rebuilt if the weights were replaced.
+    private Int8Decoder Int8Decoder()
+    {
+        if (int8Decoder is not null && !int8Decoder.IsCopyOf(transformer.wte.weight!)) DropInt8Decoder();
+        return int8Decoder ??= new Int8Decoder(this);
+    }
+
+    private void DropInt8Decoder()
+    {
+        int8Decoder?.Dispose();
+        int8Decoder = null;
+    }
 
     /// A one-row step of cached inference: the only case that uses the decode weight copies (<see cref="RowWeight"/>),
     /// so training, evaluation and prefill run exactly as before.
@@ -76,12 +92,12 @@ public sealed class GptModel : nn.Module<Tensor, Tensor>
     public override void train(bool on = true)
     {
         base.train(on);
-        if (on) lmHeadRow.Dispose();
+        if (on) { lmHeadRow.Dispose(); DropInt8Decoder(); }
     }
 
     protected override void Dispose(bool disposing)
     {
-        if (disposing) lmHeadRow.Dispose();
+        if (disposing) { lmHeadRow.Dispose(); DropInt8Decoder(); }
         base.Dispose(disposing);
     }
 
@@ -130,12 +146,12 @@ public sealed class GptModel : nn.Module<Tensor, Tensor>
         public readonly ModuleList<Block> h;
         public readonly LayerNorm ln_f;
 
-        public Transformer(GptConfig c, DecodeOptions decode) : base("transformer")
+        public Transformer(GptConfig c) : base("transformer")
         {
             wte = nn.Embedding(c.VocabSize, c.NEmbd);
             wpe = nn.Embedding(c.BlockSize, c.NEmbd);
             drop = nn.Dropout(c.Dropout);
-            h = nn.ModuleList(Enumerable.Range(0, c.NLayer).Select(_ => new Block(c, decode)).ToArray());
+            h = nn.ModuleList(Enumerable.Range(0, c.NLayer).Select(_ => new Block(c)).ToArray());
             ln_f = GptModel.LayerNorm(c);
             RegisterComponents();
         }

@@ -32,6 +32,9 @@ public sealed class LayerKvCache : IDisposable
 {
     private Tensor keys, values;
     public int Length { get; internal set; }
+    /// (batch, heads, block_size, head_size) buffers, written in place by <see cref="Int8Decoder"/>.
+    internal Tensor Keys => keys;
+    internal Tensor Values => values;
 
     internal LayerKvCache(long batch, int heads, int capacity, int headSize, Device device, ScalarType dtype)
     {

@@ -10,10 +10,10 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
     private readonly Dropout dropout;
     private readonly RowWeight c_fcRow, c_projRow;
 
-    internal Mlp(GptConfig config, DecodeOptions decode) : base(nameof(Mlp))
+    internal Mlp(GptConfig config) : base(nameof(Mlp))
     {
-        c_fcRow = new RowWeight(decode);
-        c_projRow = new RowWeight(decode);
+        c_fcRow = new RowWeight();
+        c_projRow = new RowWeight();
         c_fc = nn.Linear(config.NEmbd, 4 * config.NEmbd, hasBias: config.Bias);
         c_proj = nn.Linear(4 * config.NEmbd, config.NEmbd, hasBias: config.Bias);
         dropout = nn.Dropout(config.Dropout);

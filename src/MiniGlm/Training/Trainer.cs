@@ -56,7 +56,7 @@ public sealed class Trainer
 
         long tokensPerIter = batches.TokensPerBatch * cfg.GradientAccumulationSteps;
         int chunkRows = cfg.ChunkRows(model.Config.VocabSize);
-        double peak = Mfu.MeasurePeakFlops(batches.TokensPerBatch, model.Config.NEmbd, model.Config.VocabSize);
+        double peak = Mfu.MeasurePeakFlops();
         double flopsPerIter = model.FlopsPerToken() * tokensPerIter;
         observer.Started(new TrainingStarted(state.Iter, cfg.MaxIters, model.ParameterCount(), tokensPerIter,
             torch.get_num_threads(), peak, cfg.InitFrom, from));
