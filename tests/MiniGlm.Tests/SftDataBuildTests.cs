@@ -91,6 +91,21 @@ public class SftDataBuildTests : IDisposable
     }
 
     [Fact]
+    public void Max_lines_keeps_only_short_poems_and_their_poets()
+    {
+        var kb = Kb();
+        int shortest = kb.Poems.Where(p => p.Anthology is not null).Min(p => p.Lines.Count);
+        Assert.Contains(kb.Poems, p => p.Anthology is not null && p.Lines.Count > shortest); // the filter has work to do
+        var build = PoetryQuestions.Build(kb, new PoetryQaOptions { HeldOutFraction = 0, MaxLines = shortest }, Chars);
+        var recited = Of(build, "recite").Select(q => q.Answer).ToHashSet();
+        Assert.NotEmpty(recited);
+        Assert.All(recited, text => Assert.True(text.Split('\n').Length <= shortest));
+        var poets = kb.Poems.Where(p => p.Anthology is not null && p.Lines.Count <= shortest).Select(p => p.Author).ToHashSet();
+        Assert.NotEmpty(Of(build, "author_dynasty"));
+        Assert.All(Of(build, "author_dynasty"), q => Assert.Contains(q.Answer[..q.Answer.IndexOf("是")], poets)); // "李白是唐代人。"
+    }
+
+    [Fact]
     public void Phrasings_sampling_and_seed_are_honoured()
     {
         var kb = Kb();

@@ -8,7 +8,7 @@ public static class SftDataCommand
 {
     private const string Usage = """
         usage: ./miniglm sft-data build --kb chinese-poetry --out data/qa/poetry.jsonl [--package data/raw/chinese-poetry]
-                 [--poems anthologies|all] [--max_per_template N] [--seed 1234] [--phrasings_per_fact 2]
+                 [--poems anthologies|all] [--max_lines N] [--max_per_template N] [--seed 1234] [--phrasings_per_fact 2]
                  [--next_lines_per_poem 2] [--max_answer_tokens 200] [--block_size 256] [--heldout_fraction 0.05] [--heldout_per_type 50]
                  [--keep_traditional]
           Grounded questions computed from the chinese-poetry package (who wrote, recite, next line, a poet's
@@ -17,6 +17,7 @@ public static class SftDataCommand
           beside OUT, heldout_paraphrase.jsonl (trained facts, phrasings never trained) and heldout_unseen.jsonl
           (facts never trained), and knowledge/poems.txt: the poems and biographies the training questions are
           about, as pretraining text. --poems anthologies (default): 唐诗三百首 + 宋词三百首 and their poets.
+          --max_lines N: only poems of at most N lines (2 = quatrains, as the quickstart uses) and their poets.
         usage: ./miniglm sft-data build --templates FILE --entities FILE --teacher URL --model NAME --out FILE
                  [--api_key_env VAR] [--per_request 5] [--concurrency 2] [--timeout 120] [--retries 5]
                  [--temperature 0.5] [--prompt FILE] [--max_per_template N] [--seed 1234] [--no_swap]
@@ -56,6 +57,7 @@ public static class SftDataCommand
                 "anthologies" => false, "all" => true,
                 _ => throw new MiniGlmException($"--poems expects anthologies or all, got {poems}"),
             },
+            MaxLines = cl.Int("max_lines", int.MaxValue, min: 1),
             Seed = cl.Int("seed", 1234),
             MaxPerTemplate = cl.Int("max_per_template", int.MaxValue, min: 1),
             PhrasingsPerFact = cl.Int("phrasings_per_fact", 2, min: 1),

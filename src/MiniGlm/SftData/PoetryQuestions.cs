@@ -6,6 +6,8 @@ public sealed record PoetryQaOptions
 {
     /// False: the poems of 唐诗三百首 and 宋词三百首 and their poets; true: every poem of the package.
     public bool AllPoems { get; init; }
+    /// Only poems of at most this many lines (a quatrain has 2: two couplets); their poets' facts come with them.
+    public int MaxLines { get; init; } = int.MaxValue;
     public int Seed { get; init; } = 1234;
     /// At most this many training questions per phrasing (type#n); the rest of the facts are not asked.
     public int MaxPerTemplate { get; init; } = int.MaxValue;
@@ -43,13 +45,14 @@ public static class PoetryQuestions
         var skipped = new SortedDictionary<string, int>(StringComparer.Ordinal);
         void Skip(string reason) => skipped[reason] = skipped.GetValueOrDefault(reason) + 1;
 
-        var poems = kb.Poems.Where(p => o.AllPoems || p.Anthology is not null).ToList();
-        var authors = poems.Select(p => p.Author).Concat(o.AllPoems ? kb.AuthorsWithBios : [])
+        var poems = kb.Poems.Where(p => (o.AllPoems || p.Anthology is not null) && p.Lines.Count <= o.MaxLines).ToList();
+        var authors = poems.Select(p => p.Author).Concat(o.AllPoems && o.MaxLines == int.MaxValue ? kb.AuthorsWithBios : [])
             .Where(PoetryKnowledgeBase.IsNamed).Distinct().ToList();
         var heldPoems = Sample(poems, o.HeldOutFraction, rng);
         var heldAuthors = Sample(authors, o.HeldOutFraction, rng);
 
         var facts = new List<Fact>();
+        var bios = new Dictionary<string, string>();
         foreach (var p in poems)
         {
             bool held = heldPoems.Contains(p);
@@ -73,7 +76,7 @@ public static class PoetryQuestions
             bool held = heldAuthors.Contains(a);
             var bio = kb.BioOf(a) is { } full ? FitSentences(full, o.MaxAnswerTokens, countTokens) : null;
             if (bio is null) Skip("author_bio: no biography, two people of this name, or first sentence too long");
-            else facts.Add(new("author_bio", held, a, bio, a));
+            else { facts.Add(new("author_bio", held, a, bio, a)); bios[a] = bio; }
 
             // Listing a held-out poem would teach its author; anthology poems come first, as the best known.
             var works = kb.WorksOf(a).Where(p => !heldPoems.Contains(p)).OrderBy(p => p.Anthology is null)
@@ -121,18 +124,17 @@ public static class PoetryQuestions
         var paraphrase = HeldOut(trained, PoetryPhrasings.Training, PoetryPhrasings.ByType["who_wrote"].Length - PoetryPhrasings.Training);
         HeldOutSplit.EnsureDisjoint(train, paraphrase.Concat(unseen));
         return new QaBuild(train, paraphrase, unseen, perTemplate, skipped,
-            KnowledgeText(kb, poems.Where(p => !heldPoems.Contains(p)), authors.Where(a => !heldAuthors.Contains(a))));
+            KnowledgeText(poems.Where(p => !heldPoems.Contains(p)), bios.Where(b => !heldAuthors.Contains(b.Key))));
     }
 
-    /// The poems (title, dynasty·author, text) and poets (name, biography) behind the questions, in the layout of
-    /// `data corpus`: pretraining on it first puts the facts in the model, and SFT then teaches it to answer. Held-out
-    /// poems and poets are left out, so heldout_unseen stays unseen.
-    private static string KnowledgeText(PoetryKnowledgeBase kb, IEnumerable<Poem> poems, IEnumerable<string> authors)
+    /// The poems (title, dynasty·author, text) and poets (name, biography as author_bio answers it) behind the
+    /// questions, in the layout of `data corpus`: pretraining on it first puts the facts in the model, and SFT then
+    /// teaches it to answer. Held-out poems and poets are left out, so heldout_unseen stays unseen.
+    private static string KnowledgeText(IEnumerable<Poem> poems, IEnumerable<KeyValuePair<string, string>> bios)
     {
         var text = new System.Text.StringBuilder();
         foreach (var p in poems) text.Append(p.Title).Append('\n').Append($"{p.Dynasty}·{p.Author}\n").Append(p.Text).Append("\n\n");
-        foreach (var a in authors)
-            if (kb.BioOf(a) is { } bio) text.Append(a).Append('\n').Append(bio).Append("\n\n");
+        foreach (var (a, bio) in bios) text.Append(a).Append('\n').Append(bio).Append("\n\n");
         return text.ToString();
     }
 
