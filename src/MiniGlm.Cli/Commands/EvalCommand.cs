@@ -55,6 +55,10 @@ public static class EvalCommand
         var files = EvalReport.Write(results, outDir);
         if (files.Warning is not null) Console.Error.WriteLine($"warning: {files.Warning}");
         Console.WriteLine($"wrote {files.Html}, {files.Markdown} and {files.Results}");
+        foreach (var c in results.Checkpoints)
+            foreach (var f in c.QaFiles)
+                Console.WriteLine($"{c.Name} · {f.Path}: Rouge-L F {f.All.RougeL:0.000}, U+FFFD {f.All.BrokenRate:P1}" +
+                    string.Concat(f.Types.Where(t => t.Value.KeyMatch is not null).Select(t => $"; {t.Key} {t.Value.KeyMatch:P0} of {t.Value.KeyedCount}")));
         return 0;
     }
 
