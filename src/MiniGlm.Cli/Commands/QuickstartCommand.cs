@@ -35,6 +35,7 @@ public static class QuickstartCommand
         bool serve = !cl.Flag("no_serve");
         cl.RejectUnknown("quickstart");
 
+        using var running = Lock();
         var manifest = StageManifest.Load(Path.Combine(Out, "stages.json"));
         var total = Stopwatch.StartNew();
         var stages = new Stages(manifest);
@@ -75,6 +76,15 @@ public static class QuickstartCommand
             return iters;
         }
         finally { work.Delete(true); }
+    }
+
+    /// Held for the whole run: a second quickstart in the same directory would train into the same checkpoints.
+    private static FileStream Lock()
+    {
+        Directory.CreateDirectory(Out);
+        var path = Path.Combine(Out, "quickstart.lock");
+        try { return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
+        catch (IOException) { throw new MiniGlmException($"another quickstart is running in this directory ({path} is locked); stop it first"); }
     }
 
     private static string I(int value) => value.ToString(CultureInfo.InvariantCulture);
