@@ -39,7 +39,7 @@ internal sealed unsafe class Int8Decoder : IDisposable
     }
 
     /// True while this copy was made from these weights: to() and checkpoint loads make new tensors.
-    public bool IsCopyOf(Tensor tokenEmbedding) => Storage(tokenEmbedding) == Storage(wte);
+    public bool IsCopyOf(Tensor tokenEmbedding) => TensorMemory.StorageAddress(tokenEmbedding) == TensorMemory.StorageAddress(wte);
 
     /// <param name="idx">(B, 1) token ids; the cache holds B rows and at least one free position.</param>
     /// <returns>(B, 1, vocab) logits; the cache has grown by one position.</returns>
@@ -51,8 +51,8 @@ internal sealed unsafe class Int8Decoder : IDisposable
         float[] x = new float[b * c], h = new float[b * c], qkv = new float[b * 3 * c], y = new float[b * c],
             ff = new float[b * 4 * c];
         var logits = empty(new long[] { b, 1, vocab }, ScalarType.Float32);
-        var embeddings = new ReadOnlySpan<float>(Pointer(wte), (int)wte.NumberOfElements);
-        var positions = new ReadOnlySpan<float>(Pointer(wpe), (int)wpe.NumberOfElements);
+        var embeddings = new ReadOnlySpan<float>(TensorMemory.Floats(wte), (int)wte.NumberOfElements);
+        var positions = new ReadOnlySpan<float>(TensorMemory.Floats(wpe), (int)wpe.NumberOfElements);
         for (int r = 0; r < b; r++)
             TensorPrimitives.Add(embeddings.Slice((int)ids[r] * c, c), positions.Slice(pos * c, c), x.AsSpan(r * c, c));
 
@@ -73,7 +73,7 @@ internal sealed unsafe class Int8Decoder : IDisposable
             kv.Length = pos + 1;
         }
         lnF.Apply(x, h, c);
-        head.Multiply(h, new Span<float>(Pointer(logits), b * vocab));
+        head.Multiply(h, new Span<float>(TensorMemory.Floats(logits), b * vocab));
         return logits;
     }
 
@@ -83,7 +83,7 @@ internal sealed unsafe class Int8Decoder : IDisposable
     private void Attend(float[] qkv, float[] y, int b, int pos, LayerKvCache kv)
     {
         int c = nEmbd, hs = headSize, heads = nHead;
-        float* keys = Pointer(kv.Keys), values = Pointer(kv.Values);
+        float* keys = TensorMemory.Floats(kv.Keys), values = TensorMemory.Floats(kv.Values);
         float scale = 1f / MathF.Sqrt(hs);
         Array.Clear(y);
         fixed (float* pq = qkv, py = y)
@@ -139,18 +139,6 @@ internal sealed unsafe class Int8Decoder : IDisposable
         float poly = t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
         float e = 1f - poly * MathF.Exp(-a * a);
         return x < 0 ? -e : e;
-    }
-
-    private static float* Pointer(Tensor contiguous)
-    {
-        using var storage = contiguous.storage<float>();
-        return (float*)storage.data_ptr() + contiguous.storage_offset();
-    }
-
-    private static IntPtr Storage(Tensor t)
-    {
-        using var storage = t.storage<float>();
-        return storage.data_ptr();
     }
 
     public void Dispose()

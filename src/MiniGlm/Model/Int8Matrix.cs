@@ -27,8 +27,7 @@ internal sealed unsafe class Int8Matrix : IDisposable
         Rows = (int)weight.shape[0];
         Cols = (int)weight.shape[1];
         using var w = weight.detach().to(ScalarType.Float32).contiguous();
-        using var storage = w.storage<float>();
-        float* values = (float*)storage.data_ptr() + w.storage_offset();
+        float* values = TensorMemory.Floats(w);
         scales = new float[Rows];
         q = (sbyte*)NativeMemory.AlignedAlloc((nuint)((long)Rows * Cols), 64);
         for (int r = 0; r < Rows; r++)

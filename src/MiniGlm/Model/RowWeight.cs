@@ -24,7 +24,7 @@ internal sealed class RowWeight : IDisposable
             Dispose();
             return nn.functional.linear(x, weight, bias);
         }
-        if (source is null || DataPtr(source) != DataPtr(weight))
+        if (source is null || TensorMemory.StorageAddress(source) != TensorMemory.StorageAddress(weight))
         {
             Dispose();
             source = weight.detach().DetachFromDisposeScope();
@@ -35,12 +35,6 @@ internal sealed class RowWeight : IDisposable
     }
 
     public Tensor Linear(Tensor x, Linear layer) => Linear(x, layer.weight!, layer.bias);
-
-    private static IntPtr DataPtr(Tensor t)
-    {
-        using var s = t.storage<float>();
-        return s.data_ptr();
-    }
 
     public void Dispose()
     {
