@@ -30,7 +30,7 @@ public class TrainingTests : IDisposable
     {
         var data = Dataset();
         var run = Path.Combine(root, "run");
-        var result = new Trainer(Tiny(data, run, ("max_iters", "120"), ("lr_decay_iters", "120"), ("dropout", "0.0"))).Run();
+        var result = new Trainer(Tiny(data, run, ("max_iters", "120"), ("lr_decay_iters", "120"), ("dropout", "0.0"), ("snapshot_iter", "45"))).Run();
         var records = MetricsLog.Read(Path.Combine(run, MetricsLog.FileName));
         var val = records.Where(r => r.Split == "val").ToList();
         Assert.Equal(0, val[0].Iter);
@@ -40,6 +40,10 @@ public class TrainingTests : IDisposable
         Assert.True(File.Exists(Path.Combine(run, "latest", "optimizer.bin")));
         Assert.Equal(120, CheckpointStore.ReadState(Path.Combine(run, "latest")).Iter);
         Assert.Equal(120, records.Count(r => r.Split == "train"));
+        // The snapshot keeps iteration 45's weights (between evaluations), and they are not the final ones.
+        var snapshot = Path.Combine(run, Trainer.SnapshotDir(45));
+        Assert.Equal(45, CheckpointStore.ReadState(snapshot).Iter);
+        Assert.NotEqual(File.ReadAllBytes(Path.Combine(run, "latest", "model.safetensors")), File.ReadAllBytes(Path.Combine(snapshot, "model.safetensors")));
     }
 
     [Fact]
@@ -92,6 +96,24 @@ public class TrainingTests : IDisposable
         Assert.Equal(12, result.Iter);
         Assert.Equal(12, CheckpointStore.ReadState(Path.Combine(run, "latest")).Iter);
         Assert.False(Directory.Exists(Path.Combine(run, "latest.old")));
+    }
+
+    [Fact]
+    public void Fine_tuning_takes_the_model_shape_from_the_checkpoint_unless_a_key_contradicts_it()
+    {
+        var data = Dataset();
+        var run = Path.Combine(root, "run");
+        new Trainer(Tiny(data, run, ("max_iters", "2"), ("lr_decay_iters", "2"))).Run();
+        KeyValuePair<string, string>[] Finetune(params (string, string)[] extra) =>
+            [new("dataset", data), new("out_dir", Path.Combine(root, "ft")), new("init_from", "finetune"), new("ckpt_dir", run),
+             .. extra.Select(p => new KeyValuePair<string, string>(p.Item1, p.Item2))];
+        // The defaults say 6 × 512 with block_size 256; the checkpoint is 2 × 64 with block_size 32.
+        var config = Trainer.Configure(null, Finetune(("max_iters", "1")));
+        Assert.Equal((2, 2, 64, 32), (config.NLayer, config.NHead, config.NEmbd, config.BlockSize));
+        Assert.Equal(1, new Trainer(config).Run().Iter);
+        Assert.Equal(16, Trainer.Configure(null, Finetune(("block_size", "16"))).BlockSize); // shorter rows are fine
+        var e = Assert.Throws<MiniGlmException>(() => Trainer.Configure(null, Finetune(("n_layer", "6"))));
+        Assert.Contains("'n_layer' is 6, but checkpoint", e.Message);
     }
 
     [Fact]

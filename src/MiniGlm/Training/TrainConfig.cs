@@ -19,6 +19,9 @@ public sealed record TrainConfig
     [JsonPropertyName("eval_iters")] public int EvalIters { get; init; } = 200;
     [JsonPropertyName("log_interval")] public int LogInterval { get; init; } = 10;
     [JsonPropertyName("always_save_checkpoint")] public bool AlwaysSaveCheckpoint { get; init; }
+    /// Also keep the weights of this iteration in OUT_DIR/iter_N/ (0: none), e.g. an early SFT checkpoint to compare
+    /// with the final one, as the seed's report compared 1000 and 4500 SFT iterations.
+    [JsonPropertyName("snapshot_iter")] public int SnapshotIter { get; init; }
     // data
     [JsonPropertyName("batch_size")] public int BatchSize { get; init; } = 32;
     [JsonPropertyName("block_size")] public int BlockSize { get; init; } = 256;
@@ -135,6 +138,7 @@ public sealed record TrainConfig
         Check(EvalInterval > 0, "eval_interval", "must be positive");
         Check(EvalIters > 0, "eval_iters", "must be positive");
         Check(LogInterval > 0, "log_interval", "must be positive");
+        Check(SnapshotIter >= 0, "snapshot_iter", "must be 0 (none) or an iteration");
         Check(LearningRate > 0, "learning_rate", "must be positive");
         Check(MinLr >= 0 && MinLr <= LearningRate, "min_lr", "must be between 0 and learning_rate");
         Check(Dropout is >= 0 and < 1, "dropout", "must be in [0, 1)");

@@ -25,13 +25,24 @@ public sealed class Trainer
     }
 
     /// The config a run will use: for init_from=resume the resumed run's own config is the base, so only the
-    /// keys given now change (a resume without the original config file continues the same schedule).
+    /// keys given now change (a resume without the original config file continues the same schedule). For
+    /// init_from=finetune the model's shape (block_size included) comes from the checkpoint; a shape key given
+    /// that contradicts it is an error, since the checkpoint's weights fix the shape.
     public static TrainConfig Configure(string? jsonFile, IReadOnlyList<KeyValuePair<string, string>> overrides)
     {
         var config = TrainConfig.Load(jsonFile, overrides);
-        if (config.InitFrom != "resume") return config;
-        var saved = CheckpointStore.ReadConfig(LatestCheckpoint(config.OutDir)).Train;
-        return TrainConfig.Load(jsonFile, overrides, saved);
+        if (config.InitFrom == "resume")
+            return TrainConfig.Load(jsonFile, overrides, CheckpointStore.ReadConfig(LatestCheckpoint(config.OutDir)).Train);
+        if (config.InitFrom != "finetune") return config;
+        var dir = CheckpointStore.Resolve(config.CkptDir);
+        var m = CheckpointStore.ReadConfig(dir).Model;
+        config = TrainConfig.Load(jsonFile, overrides,
+            new TrainConfig { NLayer = m.NLayer, NHead = m.NHead, NEmbd = m.NEmbd, BlockSize = m.BlockSize, Bias = m.Bias });
+        foreach (var (key, given, saved) in new (string, object, object)[]
+                 { ("n_layer", config.NLayer, m.NLayer), ("n_head", config.NHead, m.NHead), ("n_embd", config.NEmbd, m.NEmbd), ("bias", config.Bias, m.Bias) })
+            if (!given.Equals(saved))
+                throw new MiniGlmException($"config key '{key}' is {given}, but checkpoint {dir} has {saved}: fine-tuning keeps the checkpoint's shape (leave '{key}' out)");
+        return config;
     }
 
     public TrainResult Run(CancellationToken cancel = default)
@@ -78,8 +89,9 @@ public sealed class Trainer
             state = state with { Iter = iter, BestValLoss = best, ValLoss = lastVal, ElapsedSeconds = Elapsed(), SkippedSteps = skipped,
                 TokensSeen = startTokens + (iter - startIter) * tokensPerIter };
             var dir = Path.Combine(cfg.OutDir, which);
-            CheckpointStore.Save(dir, model, ckptConfig, state, which == CheckpointStore.Latest ? optimizer : null);
-            lastSaved = iter;
+            bool latest = which == CheckpointStore.Latest;
+            CheckpointStore.Save(dir, model, ckptConfig, state, latest ? optimizer : null);
+            if (latest) lastSaved = iter;
             observer.Checkpointed(dir, iter);
         }
 
@@ -132,6 +144,7 @@ public sealed class Trainer
             }
             optimizer.zero_grad();
             iter++;
+            if (iter == cfg.SnapshotIter) Save(SnapshotDir(iter));
 
             if (iter % cfg.LogInterval == 0 || iter == cfg.MaxIters)
             {
@@ -169,6 +182,9 @@ public sealed class Trainer
         // The same tokenizer as the checkpoint's (checked above); the dataset's copy of its file is the one to carry on.
         return (m, saved with { Model = m.Config, Tokenizer = meta.Tokenizer, Train = cfg, ChatTemplate = meta.ChatTemplate ?? saved.ChatTemplate }, state, dir);
     }
+
+    /// Where snapshot_iter keeps its weights, relative to out_dir.
+    public static string SnapshotDir(int iter) => $"iter_{iter}";
 
     private static string LatestCheckpoint(string outDir)
     {
