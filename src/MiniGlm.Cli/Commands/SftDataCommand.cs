@@ -10,12 +10,13 @@ public static class SftDataCommand
         usage: ./miniglm sft-data build --kb chinese-poetry --out data/qa/poetry.jsonl [--package data/raw/chinese-poetry]
                  [--poems anthologies|all] [--max_lines N] [--max_per_template N] [--seed 1234] [--phrasings_per_fact 2]
                  [--next_lines_per_poem 2] [--max_answer_tokens 200] [--block_size 256] [--heldout_fraction 0.05] [--heldout_per_type 50]
-                 [--conversation_share 0.2] [--heldout_multiturn_per_type 25] [--keep_traditional]
+                 [--conversation_share 0.2] [--conversation_tokens 192] [--heldout_multiturn_per_type 25] [--keep_traditional]
           Grounded questions computed from the chinese-poetry package (who wrote, recite, next line, which poem a
           line is from, a poet's biography, works and dynasty), several phrasings each, in simplified Chinese.
           Ambiguous facts (a title several poets of the anthologies used, a line continued differently elsewhere)
           are skipped. Writes OUT, OUT.summary.json and, beside OUT, conversations.jsonl (2–4 turns of training
-          questions, {"messages": [...]}; --conversation_share: as many as this share of the single questions),
+          questions, {"messages": [...]}; --conversation_share: as many as this share of the single questions,
+          each at most --conversation_tokens GPT-2 tokens),
           heldout_paraphrase.jsonl (trained facts, phrasings never trained), heldout_unseen.jsonl (facts never
           trained), heldout_multiturn.jsonl (conversations ending in a heldout_paraphrase question) and
           knowledge/poems.txt: the poems and biographies the training questions are about, as pretraining text.
@@ -72,6 +73,7 @@ public static class SftDataCommand
             HeldOutPerType = cl.Int("heldout_per_type", 50, min: 0),
             ConversationShare = cl.Double("conversation_share", 0.2),
             HeldOutMultiTurnPerType = cl.Int("heldout_multiturn_per_type", 25, min: 0),
+            ConversationTokens = cl.Int("conversation_tokens", 192, min: 8),
         };
         if (options.ConversationShare < 0) throw new MiniGlmException($"--conversation_share must be 0 or more, got {options.ConversationShare}");
         if (options.HeldOutFraction is < 0 or >= 1) throw new MiniGlmException($"--heldout_fraction must be in [0, 1), got {options.HeldOutFraction}");

@@ -27,6 +27,10 @@ public sealed record PoetryQaOptions
     public int HeldOutPerType { get; init; } = 50;
     /// Conversations (2–4 turns) written beside the single questions, as a share of their number.
     public double ConversationShare { get; init; } = 0.2;
+    /// A conversation's whole text is at most this many GPT-2 tokens. Less than block_size: GPT-2 spends about 1.6
+    /// tokens on a Chinese character where the quickstart's 8k poetry tokenizer spends about 1, so 192 GPT-2 tokens
+    /// fit its 128-token rows, and a conversation that does not fit would lose the end of its last answer.
+    public int ConversationTokens { get; init; } = 192;
     /// At most this many conversations in heldout_multiturn.jsonl per type of their last question.
     public int HeldOutMultiTurnPerType { get; init; } = 25;
 }
@@ -87,7 +91,7 @@ public static class PoetryQuestions
             else facts.Add(new("recite", held, label, p.Text, p.Lines[0], p, p.Author));
 
             var lines = PoetryKnowledgeBase.Clauses(p.Lines);
-            var asked = Enumerable.Range(0, Math.Max(0, lines.Count - 1)).Where(i => kb.NextLine(lines[i]) is not null).ToList();
+            var asked = Enumerable.Range(0, Math.Max(0, lines.Count - 1)).Where(i => kb.NextLine(lines[i]) == lines[i + 1]).ToList();
             if (asked.Count < lines.Count - 1) Skip("next_line: lines other poems continue differently (poems)");
             foreach (var i in Shuffle(asked, rng).Take(o.NextLinesPerPoem))
                 facts.Add(new("next_line", held, lines[i], $"“{lines[i]}”的下一句是“{lines[i + 1]}”。", lines[i + 1], p, p.Author));
@@ -154,7 +158,7 @@ public static class PoetryQuestions
         var unseen = HeldOut(facts.Where(f => f.HeldOut), trainedWording: true).Select(p => p.Question).ToList();
         var paraphrase = HeldOut(trained.Select(a => a.Fact), trainedWording: false);
 
-        var talk = new PoetryConversations(trained, rng, turns => Tokens(turns) <= o.BlockSize);
+        var talk = new PoetryConversations(trained, rng, turns => Tokens(turns) <= Math.Min(o.BlockSize, o.ConversationTokens));
         var conversations = talk.Training((int)Math.Round(train.Count * o.ConversationShare));
         var multiTurn = paraphrase.GroupBy(p => p.Fact.Type).SelectMany(g => g.Take(o.HeldOutMultiTurnPerType))
             .Select(p => talk.EndingWith(p.Fact, p.Question)).OfType<Conversation>().ToList();
