@@ -253,7 +253,7 @@ public class SftDataBuildTests : IDisposable
             Assert.InRange(c.Turns.Count, 2, 4);
             Assert.All(c.Turns, t => Assert.Contains(t, trained));                   // a training question, its gold answer
             Assert.Equal(c.Turns.Count, c.Turns.Select(t => (t.Type, t.Answer)).Distinct().Count()); // never the same fact twice
-            Assert.True(c.Turns.Sum(t => ChatTemplate.Seed.PromptText(t.Question).Length + t.Answer.Length + 1) <= 256);
+            Assert.True(c.Turns.Sum(t => ChatTemplate.Seed.PromptText(t.Question).Length + t.Answer.Length + 1) <= 200);
         }
         Assert.Contains(build.Conversations, c => c.Turns.Count >= 3);
         // Follow-ups about the same poem or poet: some next turn's key or answer names the previous turn's poet.

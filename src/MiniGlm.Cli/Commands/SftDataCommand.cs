@@ -10,7 +10,7 @@ public static class SftDataCommand
         usage: ./miniglm sft-data build --kb chinese-poetry --out data/qa/poetry.jsonl [--package data/raw/chinese-poetry]
                  [--poems anthologies|all] [--max_lines N] [--max_per_template N] [--seed 1234] [--phrasings_per_fact 2]
                  [--next_lines_per_poem 2] [--max_answer_tokens 200] [--block_size 256] [--heldout_fraction 0.05] [--heldout_per_type 50]
-                 [--conversation_share 0.2] [--conversation_tokens 192] [--heldout_multiturn_per_type 25] [--keep_traditional]
+                 [--conversation_share 0.2] [--conversation_tokens 200] [--heldout_multiturn_per_type 25] [--keep_traditional]
           Grounded questions computed from the chinese-poetry package (who wrote, recite, next line, which poem a
           line is from, a poet's biography, works and dynasty), several phrasings each, in simplified Chinese.
           Ambiguous facts (a title several poets of the anthologies used, a line continued differently elsewhere)
@@ -73,7 +73,7 @@ public static class SftDataCommand
             HeldOutPerType = cl.Int("heldout_per_type", 50, min: 0),
             ConversationShare = cl.Double("conversation_share", 0.2),
             HeldOutMultiTurnPerType = cl.Int("heldout_multiturn_per_type", 25, min: 0),
-            ConversationTokens = cl.Int("conversation_tokens", 192, min: 8),
+            ConversationTokens = cl.Int("conversation_tokens", 200, min: 8),
         };
         if (options.ConversationShare < 0) throw new MiniGlmException($"--conversation_share must be 0 or more, got {options.ConversationShare}");
         if (options.HeldOutFraction is < 0 or >= 1) throw new MiniGlmException($"--heldout_fraction must be in [0, 1), got {options.HeldOutFraction}");

@@ -23,7 +23,7 @@ internal sealed class PoetryConversations(IReadOnlyList<AskedFact> trained, Rand
     }
 
     /// One to three trained turns, then the given (held-out) question of this fact; null if not even one earlier
-    /// turn fits. The earlier turns never ask the same fact, which would hand the model the answer.
+    /// turn fits with it. The earlier turns never ask the same fact, which would hand the model the answer.
     public Conversation? EndingWith(PoetryFact fact, QaItem last)
     {
         var others = trained.Where(a => a.Fact != fact).ToList();
@@ -32,21 +32,23 @@ internal sealed class PoetryConversations(IReadOnlyList<AskedFact> trained, Rand
         var start = near.Count > 0 ? near[rng.Next(near.Count)] : others[rng.Next(others.Count)];
         var history = Grow([Turn(start)], rng.Next(1, 4), [fact]).Select(t => t.Question).ToList();
         while (history.Count > 0 && !fits([.. history, last])) history.RemoveAt(0);
+        // A long last answer (a biography) leaves room for a short question only: try a few.
+        for (int attempt = 0; history.Count == 0 && attempt < 20; attempt++)
+            if (Turn(others[rng.Next(others.Count)]).Question is var q && fits([q, last])) history.Add(q);
         return history.Count == 0 ? null : new Conversation([.. history, last]);
     }
 
     private (PoetryFact Fact, QaItem Question) Turn(AskedFact a) => (a.Fact, a.Questions[rng.Next(a.Questions.Count)]);
 
-    /// Adds turns until there are this many or the next does not fit; a turn never asks a fact already asked.
+    /// Adds turns (a few tries) until there are this many, each one that fits and asks a fact not yet asked.
     private List<(PoetryFact Fact, QaItem Question)> Grow(List<(PoetryFact Fact, QaItem Question)> turns, int count, HashSet<PoetryFact> avoid)
     {
         avoid.UnionWith(turns.Select(t => t.Fact));
-        for (int attempt = 0; turns.Count < count && attempt < 3 * count; attempt++)
+        for (int attempt = 0; turns.Count < count && attempt < 4 * count; attempt++)
         {
             var near = rng.NextDouble() < FollowUp ? Related(turns[^1].Fact, avoid) : [];
             var next = Turn(near.Count > 0 ? near[rng.Next(near.Count)] : trained[rng.Next(trained.Count)]);
-            if (avoid.Contains(next.Fact)) continue;
-            if (!fits([.. turns.Select(t => t.Question), next.Question])) break;
+            if (avoid.Contains(next.Fact) || !fits([.. turns.Select(t => t.Question), next.Question])) continue;
             turns.Add(next);
             avoid.Add(next.Fact);
         }
