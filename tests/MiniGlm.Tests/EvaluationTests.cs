@@ -90,6 +90,25 @@ public class EvaluationTests
     }
 
     [Fact]
+    public void Eval_sets_the_last_questions_of_conversations_beside_the_same_questions_asked_alone()
+    {
+        using var tmp = new TempDir();
+        var ckpt = TinyCheckpoint.Create(tmp["ckpt"], ChatTemplate.Seed);
+        var alone = tmp.Write("alone.jsonl", "{\"Question\": \"《静夜思》的作者是谁？\", \"Answer\": \"李白\", \"Type\": \"who_wrote\", \"Key\": \"李白\"}\n");
+        var multi = tmp.Write("multi.jsonl", """
+            {"messages": [{"role": "user", "content": "床前明月光的下一句是什么？"}, {"role": "assistant", "content": "疑是地上霜。"}, {"role": "user", "content": "《静夜思》的作者是谁？"}, {"role": "assistant", "content": "李白"}], "Type": "who_wrote", "Key": "李白"}
+            """);
+        var (code, stdout, stderr) = Cli.Run("eval", "--ckpt", ckpt, "--qa", alone, "--qa", multi, "--out", tmp["report"], "--max_new_tokens", "3");
+        Assert.True(code == 0, stderr);
+        Assert.Matches(@"key match alone → last in a conversation: who_wrote 0 ?% → 0 ?% of 1; all 0 ?% → 0 ?% of 1", stdout);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(tmp["report"], "results.json")));
+        var questions = json.RootElement.GetProperty("questions");
+        Assert.False(questions[0].TryGetProperty("history", out _));
+        Assert.Equal("疑是地上霜。", questions[1].GetProperty("history")[0].GetProperty("assistant").GetString());
+        Assert.Contains("<section id=\"multi-turn\">", File.ReadAllText(Path.Combine(tmp["report"], "report.html")));
+    }
+
+    [Fact]
     public void Greedy_answers_are_reproducible_and_failures_are_flagged()
     {
         using var tmp = new TempDir();

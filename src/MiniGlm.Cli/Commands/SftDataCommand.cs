@@ -55,25 +55,26 @@ public static class SftDataCommand
     {
         var package = cl.Get("package") ?? DataCommand.PoetryDir;
         var poems = cl.Get("poems") ?? "anthologies";
-        var options = new PoetryQaOptions
+        var d = new PoetryQaOptions(); // the defaults
+        var options = d with
         {
             AllPoems = poems switch
             {
                 "anthologies" => false, "all" => true,
                 _ => throw new MiniGlmException($"--poems expects anthologies or all, got {poems}"),
             },
-            MaxLines = cl.Int("max_lines", int.MaxValue, min: 1),
-            Seed = cl.Int("seed", 1234),
-            MaxPerTemplate = cl.Int("max_per_template", int.MaxValue, min: 1),
-            PhrasingsPerFact = cl.Int("phrasings_per_fact", 2, min: 1),
-            NextLinesPerPoem = cl.Int("next_lines_per_poem", 2, min: 0),
-            MaxAnswerTokens = cl.Int("max_answer_tokens", 200, min: 8),
-            BlockSize = cl.Int("block_size", 256, min: 8),
-            HeldOutFraction = cl.Double("heldout_fraction", 0.05),
-            HeldOutPerType = cl.Int("heldout_per_type", 50, min: 0),
-            ConversationShare = cl.Double("conversation_share", 0.2),
-            HeldOutMultiTurnPerType = cl.Int("heldout_multiturn_per_type", 25, min: 0),
-            ConversationTokens = cl.Int("conversation_tokens", 200, min: 8),
+            MaxLines = cl.Int("max_lines", d.MaxLines, min: 1),
+            Seed = cl.Int("seed", d.Seed),
+            MaxPerTemplate = cl.Int("max_per_template", d.MaxPerTemplate, min: 1),
+            PhrasingsPerFact = cl.Int("phrasings_per_fact", d.PhrasingsPerFact, min: 1),
+            NextLinesPerPoem = cl.Int("next_lines_per_poem", d.NextLinesPerPoem, min: 0),
+            MaxAnswerTokens = cl.Int("max_answer_tokens", d.MaxAnswerTokens, min: 8),
+            BlockSize = cl.Int("block_size", d.BlockSize, min: 8),
+            HeldOutFraction = cl.Double("heldout_fraction", d.HeldOutFraction),
+            HeldOutPerType = cl.Int("heldout_per_type", d.HeldOutPerType, min: 0),
+            ConversationShare = cl.Double("conversation_share", d.ConversationShare),
+            HeldOutMultiTurnPerType = cl.Int("heldout_multiturn_per_type", d.HeldOutMultiTurnPerType, min: 0),
+            ConversationTokens = cl.Int("conversation_tokens", d.ConversationTokens, min: 8),
         };
         if (options.ConversationShare < 0) throw new MiniGlmException($"--conversation_share must be 0 or more, got {options.ConversationShare}");
         if (options.HeldOutFraction is < 0 or >= 1) throw new MiniGlmException($"--heldout_fraction must be in [0, 1), got {options.HeldOutFraction}");
