@@ -125,8 +125,9 @@ public static class PoetryQuestions
 
         var perTemplate = new SortedDictionary<string, int>(StringComparer.Ordinal);
         QaItem Ask(PoetryFact f, int phrasing) => new(PoetryPhrasings.Ask(f.Type, phrasing, f.X), f.Answer, f.Type, f.Key);
-        int Tokens(IEnumerable<QaItem> turns) =>
-            turns.Sum(q => countTokens(ChatTemplate.Seed.PromptText(q.Question)) + countTokens(q.Answer) + 1);
+        var tokensOf = new Dictionary<QaItem, int>(); // conversations count the same questions again and again
+        int Tokens(IEnumerable<QaItem> turns) => turns.Sum(q => tokensOf.TryGetValue(q, out var n) ? n
+            : tokensOf[q] = countTokens(ChatTemplate.Seed.PromptText(q.Question)) + countTokens(q.Answer) + 1);
         bool Fits(QaItem q)
         {
             bool fits = Tokens([q]) <= o.BlockSize;
