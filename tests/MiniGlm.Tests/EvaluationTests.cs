@@ -51,6 +51,64 @@ public class EvaluationTests
     }
 
     [Fact]
+    public void A_conversation_is_asked_after_its_history_with_reference_answers_and_scored_on_its_last_answer()
+    {
+        using var tmp = new TempDir();
+        var path = tmp.Write("multi.jsonl", """
+            {"messages": [{"role": "user", "content": "《江雪》是谁写的？"}, {"role": "assistant", "content": "柳宗元。"}, {"role": "user", "content": "背一下静夜思"}, {"role": "assistant", "content": "床前明月光"}], "Type": "recite", "Key": "床前明月光"}
+            {"messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]}
+            {"messages": [{"role": "user", "content": "a"}]}
+            {"Question": "背一下静夜思", "Answer": "床前明月光", "Type": "recite", "Key": "床前明月光"}
+            """);
+        var file = QaReader.Read(path);
+        Assert.Equal(2, file.ItemCount);
+        var item = file.Items[0];
+        Assert.Equal(("背一下静夜思", "床前明月光", "recite", "床前明月光"), (item.Question, item.Answer, item.Type, item.Key));
+        Assert.Equal([new Exchange("《江雪》是谁写的？", "柳宗元。")], item.History);
+        Assert.Empty(file.Items[1].History);
+        Assert.Contains("message 1 is \"user\" where \"assistant\" was expected", file.Problems[0]);
+        Assert.Contains("must end with the assistant's reference answer", file.Problems[1]);
+
+        using var model = LoadedModel.Load(TinyCheckpoint.Create(tmp["ckpt"], ChatTemplate.Seed));
+        var t = model.Tokenizer;
+        List<int> expected = [.. t.Encode("问：《江雪》是谁写的？\n答："), .. t.Encode("柳宗元。"), t.EotId, .. t.Encode("问：背一下静夜思\n答：")];
+        Assert.Equal(expected, QaEval.Prompt(ChatTemplate.Seed, t, item));
+        Assert.Equal(t.Encode("问：背一下静夜思\n答："), QaEval.Prompt(ChatTemplate.Seed, t, file.Items[1]));
+
+        // Scored on the last answer only, and set beside the same question asked alone.
+        var scores = QaEval.Answer(model, file.Items, new EvalSettings { Sampling = EvalSettings.Greedy(4) });
+        Assert.Equal(2, scores.Count);
+        Assert.NotNull(scores[0].KeyMatch);
+        QuestionResult Result(QaItem q, bool key) => new()
+        {
+            File = q.File, Line = q.Line, Type = q.Type, Key = q.Key, Question = q.Question, Reference = q.Answer,
+            History = q.History.Count == 0 ? null : q.History, Answers = [new AnswerScore { Answer = "", KeyMatch = key }],
+        };
+        var rows = MultiTurnComparison.Of([Result(item, false), Result(file.Items[1], true)], 0);
+        Assert.Equal([new TurnComparison("recite", 1, 1.0, 0.0), new TurnComparison("all", 1, 1.0, 0.0)], rows);
+        Assert.Empty(MultiTurnComparison.Of([Result(file.Items[1], true)], 0));
+    }
+
+    [Fact]
+    public void Eval_sets_the_last_questions_of_conversations_beside_the_same_questions_asked_alone()
+    {
+        using var tmp = new TempDir();
+        var ckpt = TinyCheckpoint.Create(tmp["ckpt"], ChatTemplate.Seed);
+        var alone = tmp.Write("alone.jsonl", "{\"Question\": \"《静夜思》的作者是谁？\", \"Answer\": \"李白\", \"Type\": \"who_wrote\", \"Key\": \"李白\"}\n");
+        var multi = tmp.Write("multi.jsonl", """
+            {"messages": [{"role": "user", "content": "床前明月光的下一句是什么？"}, {"role": "assistant", "content": "疑是地上霜。"}, {"role": "user", "content": "《静夜思》的作者是谁？"}, {"role": "assistant", "content": "李白"}], "Type": "who_wrote", "Key": "李白"}
+            """);
+        var (code, stdout, stderr) = Cli.Run("eval", "--ckpt", ckpt, "--qa", alone, "--qa", multi, "--out", tmp["report"], "--max_new_tokens", "3");
+        Assert.True(code == 0, stderr);
+        Assert.Matches(@"key match alone → last in a conversation: who_wrote 0 ?% → 0 ?% of 1; all 0 ?% → 0 ?% of 1", stdout);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(tmp["report"], "results.json")));
+        var questions = json.RootElement.GetProperty("questions");
+        Assert.False(questions[0].TryGetProperty("history", out _));
+        Assert.Equal("疑是地上霜。", questions[1].GetProperty("history")[0].GetProperty("assistant").GetString());
+        Assert.Contains("<section id=\"multi-turn\">", File.ReadAllText(Path.Combine(tmp["report"], "report.html")));
+    }
+
+    [Fact]
     public void Greedy_answers_are_reproducible_and_failures_are_flagged()
     {
         using var tmp = new TempDir();

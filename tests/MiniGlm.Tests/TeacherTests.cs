@@ -176,7 +176,7 @@ public class TeacherTests : IDisposable
             Assert.All(Directory.GetFiles(dir["qa"]), f => Assert.DoesNotContain(secret, File.ReadAllText(f)));
         }
         finally { Environment.SetEnvironmentVariable("MINIGLM_TEST_KEY", null); }
-        var items = QaFile.Read(output);
+        var items = MiniGlm.Evaluation.QaReader.Read(output).Items;
         Assert.Equal(46 + 6, items.Count); // 23 templates × 2, plus the 3 relation templates' questions swapped
         Assert.All(items, q => Assert.StartsWith("template:", q.Type));
         Assert.True(File.Exists(dir["qa/novels.summary.json"]));

@@ -59,6 +59,10 @@ public static class EvalCommand
             foreach (var f in c.QaFiles)
                 Console.WriteLine($"{c.Name} · {f.Path}: Rouge-L F {f.All.RougeL:0.000}, U+FFFD {f.All.BrokenRate:P1}" +
                     string.Concat(f.Types.Where(t => t.Value.KeyMatch is not null).Select(t => $"; {t.Key} {t.Value.KeyMatch:P0} of {t.Value.KeyedCount}")));
+        for (int i = 0; i < results.Checkpoints.Count; i++)
+            if (MultiTurnComparison.Of(results.Questions, i) is { Count: > 0 } rows)
+                Console.WriteLine($"{results.Checkpoints[i].Name} · key match alone → last in a conversation: " +
+                    string.Join("; ", rows.Select(t => $"{t.Type} {t.Alone:P0} → {t.InConversation:P0} of {t.Pairs}")));
         return 0;
     }
 

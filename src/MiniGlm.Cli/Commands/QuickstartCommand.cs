@@ -13,15 +13,17 @@ public static class QuickstartCommand
         usage: ./miniglm quickstart [--minutes 14] [--port 8000] [--no_serve] [--vocab_size 8192] [--eval_limit N]
           From nothing to a chatbot you trained: fetches the chinese-poetry package (npm), writes the corpus, trains
           a tokenizer, builds grounded questions about the quatrains of 唐诗三百首 and 宋词三百首 and their poets,
-          pretrains a small GPT on those poems and biographies, fine-tunes it on the questions, evaluates it on
-          held-out questions, then serves the chat page until Ctrl-C. --minutes is the training budget (pretrain
-          35 %, SFT 65 %); the number of steps is set from this machine's measured speed. Everything goes to data/,
-          out/quickstart/ and reports/quickstart/; a rerun skips finished stages (checked by hash) and resumes an
-          interrupted training. --eval_limit: evaluate only N questions per held-out file (default: all).
+          pretrains a small GPT on those poems and biographies, fine-tunes it on the questions and conversations of
+          them, evaluates it on held-out questions (alone, and last in a conversation), then serves the chat page
+          until Ctrl-C. --minutes is the training budget (pretrain 35 %, SFT 65 %); the number of steps is set
+          from this machine's measured speed. Everything goes to data/, out/quickstart/ and reports/quickstart/;
+          a rerun skips finished stages (checked by hash) and resumes an interrupted training. --eval_limit: evaluate only N questions per held-out file (default: all).
         """;
 
     private const string Raw = "data/raw/chinese-poetry", Text = "data/raw/poetry-text", Tok = "data/tok/poetry.tiktoken",
-        Qa = "data/qa/poetry.jsonl", Knowledge = "data/qa/knowledge", PretrainData = "data/quickstart/pretrain",
+        Qa = "data/qa/poetry.jsonl", Conversations = "data/qa/conversations.jsonl", HeldOutParaphrase = "data/qa/heldout_paraphrase.jsonl",
+        HeldOutUnseen = "data/qa/heldout_unseen.jsonl", HeldOutMultiTurn = "data/qa/heldout_multiturn.jsonl",
+        Knowledge = "data/qa/knowledge", PretrainData = "data/quickstart/pretrain",
         SftData = "data/quickstart/sft", Out = "out/quickstart", Pretrain = "out/quickstart/pretrain",
         Sft = "out/quickstart/sft", Report = "reports/quickstart";
 
@@ -42,21 +44,23 @@ public static class QuickstartCommand
         stages.Run("fetch", ["data", "fetch", "chinese-poetry", "--out", Raw], [Path.Combine(Raw, "package.json")]);
         stages.Run("corpus", ["data", "corpus", "chinese-poetry", "--from", Raw, "--out", Text], [Path.Combine(Text, "corpus.json")]);
         stages.Run("tokenizer", ["tokenizer", "train", "--input", Text, "--vocab_size", I(vocab), "--max_chars", "20000000", "--out", Tok], [Tok]);
-        // Quatrains (two couplets) of the two anthologies, each fact asked six of its eight training ways: few enough facts
-        // for a CPU's minutes to teach, short enough to recite.
+        // Quatrains (two couplets) of the two anthologies, each fact asked six of its training ways: few enough facts
+        // for a CPU's minutes to teach, short enough to recite. Beside the single questions: conversations of them
+        // (a fifth as many), so that a question is answered the same after earlier ones in the chat.
         stages.Run("sft-data", ["sft-data", "build", "--kb", "chinese-poetry", "--package", Raw, "--max_lines", "2", "--phrasings_per_fact", "6", "--out", Qa],
-            [Qa, Path.Combine("data/qa", "heldout_paraphrase.jsonl"), Path.Combine("data/qa", "heldout_unseen.jsonl"), Path.Combine(Knowledge, "poems.txt")]);
+            [Qa, Conversations, HeldOutParaphrase, HeldOutUnseen, HeldOutMultiTurn, Path.Combine(Knowledge, "poems.txt")]);
         // A small val share: the knowledge text is what the model should learn, all of it.
         stages.Run("prepare", ["prepare", "--input", Knowledge, "--tokenizer", Tok, "--val_fraction", "0.02", "--out", PretrainData],
             [Path.Combine(PretrainData, "meta.json"), Path.Combine(PretrainData, "train.bin")]);
-        stages.Run("prepare-sft", ["prepare-sft", "--input", Qa, "--tokenizer", Tok, "--block_size", "128", "--val_fraction", "0.02", "--out", SftData],
+        // Conversations first: the val share is taken from the end, so it stays single questions as before.
+        stages.Run("prepare-sft", ["prepare-sft", "--input", Conversations, "--input", Qa, "--tokenizer", Tok, "--block_size", "128", "--val_fraction", "0.02", "--out", SftData],
             [Path.Combine(SftData, "meta.json"), Path.Combine(SftData, "train.bin")]);
 
         stages.Train("pretrain", "configs/quickstart.json", ["--dataset", PretrainData, "--out_dir", Pretrain], minutes * 0.35, vocab);
         stages.Train("sft", "configs/quickstart_sft.json", ["--ckpt_dir", Pretrain, "--dataset", SftData, "--out_dir", Sft], minutes * 0.65, vocab,
             timedShape: "configs/quickstart.json"); // fine-tuning takes its model from the checkpoint, not its config
-        stages.Run("eval", ["eval", "--ckpt", Sft, "--dataset", PretrainData, "--qa", "data/qa/heldout_paraphrase.jsonl",
-            "--qa", "data/qa/heldout_unseen.jsonl", .. evalLimit is null ? [] : new[] { "--limit", I(evalLimit.Value) }, "--max_new_tokens", "160", "--out", Report],
+        stages.Run("eval", ["eval", "--ckpt", Sft, "--dataset", PretrainData, "--qa", HeldOutParaphrase,
+            "--qa", HeldOutMultiTurn, "--qa", HeldOutUnseen, .. evalLimit is null ? [] : new[] { "--limit", I(evalLimit.Value) }, "--max_new_tokens", "160", "--out", Report],
             [Path.Combine(Report, "results.json"), Path.Combine(Report, "report.html")]);
         Console.WriteLine($"quickstart: done in {total.Elapsed.TotalMinutes:0.0} min; report: {Path.Combine(Report, "report.html")}");
         if (!serve) return 0;

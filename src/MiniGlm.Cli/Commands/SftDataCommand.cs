@@ -10,14 +10,19 @@ public static class SftDataCommand
         usage: ./miniglm sft-data build --kb chinese-poetry --out data/qa/poetry.jsonl [--package data/raw/chinese-poetry]
                  [--poems anthologies|all] [--max_lines N] [--max_per_template N] [--seed 1234] [--phrasings_per_fact 2]
                  [--next_lines_per_poem 2] [--max_answer_tokens 200] [--block_size 256] [--heldout_fraction 0.05] [--heldout_per_type 50]
-                 [--keep_traditional]
-          Grounded questions computed from the chinese-poetry package (who wrote, recite, next line, a poet's
-          biography, works and dynasty), several phrasings each, in simplified Chinese. Ambiguous facts (a title
-          several poets used, a line continued differently elsewhere) are skipped. Writes OUT, OUT.summary.json and,
-          beside OUT, heldout_paraphrase.jsonl (trained facts, phrasings never trained) and heldout_unseen.jsonl
-          (facts never trained), and knowledge/poems.txt: the poems and biographies the training questions are
-          about, as pretraining text. --poems anthologies (default): 唐诗三百首 + 宋词三百首 and their poets.
-          --max_lines N: only poems of at most N lines (2 = quatrains, as the quickstart uses) and their poets.
+                 [--conversation_share 0.2] [--conversation_tokens 200] [--heldout_multiturn_per_type 25] [--keep_traditional]
+          Grounded questions computed from the chinese-poetry package (who wrote, recite, next line, which poem a
+          line is from, a poet's biography, works and dynasty), several phrasings each, in simplified Chinese.
+          Ambiguous facts (a title several poets of the anthologies used, a line continued differently elsewhere)
+          are skipped. Writes OUT, OUT.summary.json and, beside OUT, conversations.jsonl (2–4 turns of training
+          questions, {"messages": [...]}; --conversation_share: as many as this share of the single questions,
+          each at most --conversation_tokens GPT-2 tokens),
+          heldout_paraphrase.jsonl (trained facts, phrasings never trained), heldout_unseen.jsonl (facts never
+          trained), heldout_multiturn.jsonl (conversations ending in a heldout_paraphrase question) and
+          knowledge/poems.txt: the poems and biographies the training questions are about, as pretraining text.
+          --poems anthologies (default): 唐诗三百首 + 宋词三百首 and their poets. --max_lines N: only poems of at most
+          N lines (2 = quatrains, as the quickstart uses) and their poets. --next_lines_per_poem: lines of each
+          poem asked for their next line, and as many for their poem.
         usage: ./miniglm sft-data build --templates FILE --entities FILE --teacher URL --model NAME --out FILE
                  [--api_key_env VAR] [--per_request 5] [--concurrency 2] [--timeout 120] [--retries 5]
                  [--temperature 0.5] [--prompt FILE] [--max_per_template N] [--seed 1234] [--no_swap]
@@ -50,23 +55,28 @@ public static class SftDataCommand
     {
         var package = cl.Get("package") ?? DataCommand.PoetryDir;
         var poems = cl.Get("poems") ?? "anthologies";
-        var options = new PoetryQaOptions
+        var d = new PoetryQaOptions(); // the defaults
+        var options = d with
         {
             AllPoems = poems switch
             {
                 "anthologies" => false, "all" => true,
                 _ => throw new MiniGlmException($"--poems expects anthologies or all, got {poems}"),
             },
-            MaxLines = cl.Int("max_lines", int.MaxValue, min: 1),
-            Seed = cl.Int("seed", 1234),
-            MaxPerTemplate = cl.Int("max_per_template", int.MaxValue, min: 1),
-            PhrasingsPerFact = cl.Int("phrasings_per_fact", 2, min: 1),
-            NextLinesPerPoem = cl.Int("next_lines_per_poem", 2, min: 0),
-            MaxAnswerTokens = cl.Int("max_answer_tokens", 200, min: 8),
-            BlockSize = cl.Int("block_size", 256, min: 8),
-            HeldOutFraction = cl.Double("heldout_fraction", 0.05),
-            HeldOutPerType = cl.Int("heldout_per_type", 50, min: 0),
+            MaxLines = cl.Int("max_lines", d.MaxLines, min: 1),
+            Seed = cl.Int("seed", d.Seed),
+            MaxPerTemplate = cl.Int("max_per_template", d.MaxPerTemplate, min: 1),
+            PhrasingsPerFact = cl.Int("phrasings_per_fact", d.PhrasingsPerFact, min: 1),
+            NextLinesPerPoem = cl.Int("next_lines_per_poem", d.NextLinesPerPoem, min: 0),
+            MaxAnswerTokens = cl.Int("max_answer_tokens", d.MaxAnswerTokens, min: 8),
+            BlockSize = cl.Int("block_size", d.BlockSize, min: 8),
+            HeldOutFraction = cl.Double("heldout_fraction", d.HeldOutFraction),
+            HeldOutPerType = cl.Int("heldout_per_type", d.HeldOutPerType, min: 0),
+            ConversationShare = cl.Double("conversation_share", d.ConversationShare),
+            HeldOutMultiTurnPerType = cl.Int("heldout_multiturn_per_type", d.HeldOutMultiTurnPerType, min: 0),
+            ConversationTokens = cl.Int("conversation_tokens", d.ConversationTokens, min: 8),
         };
+        if (options.ConversationShare < 0) throw new MiniGlmException($"--conversation_share must be 0 or more, got {options.ConversationShare}");
         if (options.HeldOutFraction is < 0 or >= 1) throw new MiniGlmException($"--heldout_fraction must be in [0, 1), got {options.HeldOutFraction}");
         bool keep = cl.Flag("keep_traditional");
         cl.RejectUnknown("sft-data");
@@ -79,15 +89,20 @@ public static class SftDataCommand
         var build = PoetryQuestions.Build(knowledge, options, text => tokenizer.Encode(text).Count);
 
         var dir = Path.GetDirectoryName(Path.GetFullPath(output))!;
-        QaFile.Write(output, build.Train);
-        QaFile.Write(Path.Combine(dir, "heldout_paraphrase.jsonl"), build.HeldOutParaphrase);
-        QaFile.Write(Path.Combine(dir, "heldout_unseen.jsonl"), build.HeldOutUnseen);
+        QaWriter.Write(output, build.Train);
+        QaWriter.Write(Path.Combine(dir, "heldout_paraphrase.jsonl"), build.HeldOutParaphrase);
+        QaWriter.Write(Path.Combine(dir, "heldout_unseen.jsonl"), build.HeldOutUnseen);
+        QaWriter.Write(Path.Combine(dir, "conversations.jsonl"), build.Conversations);
+        QaWriter.Write(Path.Combine(dir, "heldout_multiturn.jsonl"), build.HeldOutMultiTurn);
         AtomicFile.WriteAllText(Path.Combine(dir, "knowledge", "poems.txt"), build.KnowledgeText);
+        foreach (var (title, types) in build.Famous) Console.WriteLine($"  《{title}》: {types}");
         return Report(new SftDataSummary
         {
             Output = output, Source = $"chinese-poetry ({package}, poems: {poems})", Questions = build.Train.Count,
             PerType = SftDataSummary.Count(build.Train.Select(q => q.Type!)), PerTemplate = build.PerTemplate,
             HeldOutParaphrase = build.HeldOutParaphrase.Count, HeldOutUnseen = build.HeldOutUnseen.Count,
+            Conversations = build.Conversations.Count, ConversationTurns = SftDataSummary.Count(build.Conversations.Select(c => $"{c.Turns.Count} turns")),
+            HeldOutMultiTurn = build.HeldOutMultiTurn.Count, Famous = build.Famous,
             Skipped = build.Skipped, Seconds = Math.Round(clock.Elapsed.TotalSeconds, 1),
         });
     }
@@ -149,7 +164,7 @@ public static class SftDataCommand
         }
         var shuffled = items.ToArray();
         new Random(seed).Shuffle(shuffled); // as the seed did; prepare-sft takes its val split from the end
-        QaFile.Write(output, shuffled);
+        QaWriter.Write(output, shuffled);
         var dropped = new SortedDictionary<string, int>(run.Dropped, StringComparer.Ordinal);
         int unanswered = questions.Count(q => !cache.TryGet(q.Question, out _));
         if (unanswered > 0) Console.WriteLine($"{unanswered} questions have no answer yet: rerun the same command to ask them again");
@@ -167,7 +182,8 @@ public static class SftDataCommand
     {
         s.Write();
         Console.WriteLine($"wrote {s.Questions:N0} questions to {s.Output} in {s.Seconds:0.0} s" +
-                          (s.HeldOutUnseen is { } u ? $"; held out: {s.HeldOutParaphrase} paraphrased, {u} unseen (beside it)" : ""));
+                          (s.HeldOutUnseen is { } u ? $"; held out: {s.HeldOutParaphrase} paraphrased, {u} unseen, {s.HeldOutMultiTurn} multi-turn (beside it)" : ""));
+        if (s.Conversations is { } c) Console.WriteLine($"wrote {c:N0} conversations ({string.Join(", ", s.ConversationTurns.Select(t => $"{t.Value} of {t.Key}"))}) beside it");
         foreach (var (type, n) in s.PerType) Console.WriteLine($"  {type,-16} {n,7:N0}");
         foreach (var (reason, n) in s.Skipped) Console.WriteLine($"  skipped: {reason}: {n:N0}");
         foreach (var (reason, n) in s.Dropped) Console.WriteLine($"  dropped: {reason}: {n:N0}");

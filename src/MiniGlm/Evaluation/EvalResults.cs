@@ -41,6 +41,8 @@ public sealed record QuestionResult
     [JsonPropertyName("type")] public string? Type { get; init; }
     [JsonPropertyName("key")] public string? Key { get; init; }
     [JsonPropertyName("question")] public required string Question { get; init; }
+    /// Earlier exchanges of its conversation, asked before it (absent for a single question).
+    [JsonPropertyName("history"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public IReadOnlyList<Exchange>? History { get; init; }
     [JsonPropertyName("reference")] public required string Reference { get; init; }
     [JsonPropertyName("answers")] public required IReadOnlyList<AnswerScore> Answers { get; init; }
 }

@@ -93,6 +93,7 @@ public static class Evaluator
             Questions = items.Select((item, q) => new QuestionResult
             {
                 File = item.File, Line = item.Line, Type = item.Type, Key = item.Key, Question = item.Question, Reference = item.Answer,
+                History = item.History.Count == 0 ? null : item.History,
                 Answers = answers.Select(a => a[q]).ToList(),
             }).ToList(),
         };

@@ -1,11 +1,13 @@
 using System.Diagnostics;
 using System.Text;
 using MiniGlm.Generation;
+using MiniGlm.Tokenization;
 
 namespace MiniGlm.Evaluation;
 
 /// Has a model answer each question, one at a time, in the chat template it was fine-tuned with (a pretrained
-/// model, which has none, gets the seed's 问：…\n答：…, so the report shows what fine-tuning changed).
+/// model, which has none, gets the seed's 问：…\n答：…, so the report shows what fine-tuning changed). A question
+/// from a conversation is asked after its history, each earlier question answered with its reference answer.
 public static class QaEval
 {
     public static List<AnswerScore> Answer(LoadedModel model, IReadOnlyList<QaItem> items, EvalSettings settings,
@@ -16,7 +18,7 @@ public static class QaEval
         foreach (var item in items)
         {
             cancel.ThrowIfCancellationRequested();
-            var prompt = template.Render(model.Tokenizer, [(item.Question, null)]);
+            var prompt = Prompt(template, model.Tokenizer, item);
             var text = new StringBuilder();
             int tokens = 0;
             bool finished = false;
@@ -34,4 +36,8 @@ public static class QaEval
         }
         return scores;
     }
+
+    /// The tokens the model continues: the history with reference answers, then the question.
+    public static List<int> Prompt(ChatTemplate template, TextTokenizer tokenizer, QaItem item) =>
+        template.Render(tokenizer, [.. item.History.Select(h => (h.User, (string?)h.Assistant)), (item.Question, null)]);
 }

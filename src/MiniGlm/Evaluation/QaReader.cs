@@ -19,8 +19,10 @@ public sealed record QaFile
 }
 
 /// Reads QA files in the shared contract: one JSON object per line, {"Question", "Answer", "Type"?, "Key"?}, also
-/// spelled in lower case as prepare-sft accepts. A malformed line is recorded and skipped, never fatal: one bad line
-/// must not cost a long evaluation.
+/// spelled in lower case as prepare-sft accepts, or a conversation {"messages": [{"role": "user"|"assistant",
+/// "content"}, …], "Type"?, "Key"?} whose last user message is the question, the assistant message after it the
+/// reference answer, and the exchanges before them the history (Type and Key are the last question's). A malformed
+/// line is recorded and skipped, never fatal: one bad line must not cost a long evaluation.
 public static class QaReader
 {
     public static QaFile Read(string path, int? limit = null)
@@ -77,15 +79,38 @@ public static class QaReader
                     }
                 return null;
             }
-            var question = Field("Question", out var e1);
-            var answer = Field("Answer", out var e2);
             var type = Field("Type", out var e3);
             var key = Field("Key", out var e4);
-            var error = e1 ?? e2 ?? e3 ?? e4;
-            if (error is not null) return (null, error);
-            if (string.IsNullOrWhiteSpace(question)) return (null, "missing or empty \"Question\"");
+            if ((e3 ?? e4) is { } typeError) return (null, typeError);
+            type = string.IsNullOrWhiteSpace(type) ? null : type;
+            key = string.IsNullOrWhiteSpace(key) ? null : key;
+            if (root.TryGetProperty("messages", out var messages)) return Conversation(messages, type, key, file, number);
+            var question = Field("Question", out var e1);
+            var answer = Field("Answer", out var e2);
+            if ((e1 ?? e2) is { } error) return (null, error);
+            if (string.IsNullOrWhiteSpace(question)) return (null, "missing or empty \"Question\" (or \"messages\")");
             if (string.IsNullOrWhiteSpace(answer)) return (null, "missing or empty \"Answer\"");
-            return (new QaItem(question, answer, string.IsNullOrWhiteSpace(type) ? null : type, string.IsNullOrWhiteSpace(key) ? null : key, file, number), null);
+            return (new QaItem(question, answer, type, key, file, number), null);
         }
+    }
+
+    /// user, assistant, user, assistant, …: the last pair is the question and its reference, the rest the history.
+    private static (QaItem?, string?) Conversation(JsonElement messages, string? type, string? key, string file, int number)
+    {
+        if (messages.ValueKind != JsonValueKind.Array) return (null, "\"messages\" must be an array");
+        var texts = new List<string>();
+        foreach (var m in messages.EnumerateArray())
+        {
+            string expected = texts.Count % 2 == 0 ? "user" : "assistant";
+            if (m.ValueKind != JsonValueKind.Object || !m.TryGetProperty("role", out var role) || role.ValueKind != JsonValueKind.String
+                || !m.TryGetProperty("content", out var content) || content.ValueKind != JsonValueKind.String)
+                return (null, $"message {texts.Count} must be {{\"role\": string, \"content\": string}}");
+            if (role.GetString() != expected) return (null, $"message {texts.Count} is \"{role.GetString()}\" where \"{expected}\" was expected (user and assistant alternate)");
+            if (string.IsNullOrWhiteSpace(content.GetString())) return (null, $"message {texts.Count} is empty");
+            texts.Add(content.GetString()!);
+        }
+        if (texts.Count == 0 || texts.Count % 2 != 0) return (null, "\"messages\" must end with the assistant's reference answer to the last user message");
+        var history = Enumerable.Range(0, texts.Count / 2 - 1).Select(i => new Exchange(texts[2 * i], texts[2 * i + 1])).ToList();
+        return (new QaItem(texts[^2], texts[^1], type, key, file, number) { History = history }, null);
     }
 }

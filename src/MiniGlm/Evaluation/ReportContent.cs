@@ -79,6 +79,17 @@ public static class ReportContent
             }
             sections.Add(types);
 
+            var turns = r.Checkpoints.Select((c, i) => (c.Name, Rows: MultiTurnComparison.Of(r.Questions, i))).Where(c => c.Rows.Count > 0).ToList();
+            if (turns.Count > 0)
+            {
+                var conversation = new ReportSection("multi-turn", "Alone and in a conversation",
+                    "Key match of the same questions asked alone and asked last in a conversation (after earlier questions answered with their reference answers).");
+                conversation.Tables.Add(new ReportTable(["type · checkpoint", "pairs", "key match alone", "key match in a conversation", "difference"],
+                    turns.SelectMany(c => c.Rows.Select(t => Row($"{t.Type} · {c.Name}", N(t.Pairs), P(t.Alone), P(t.InConversation),
+                        $"{100 * (t.InConversation - t.Alone):+0.0;-0.0;0.0} points"))).ToList()));
+                sections.Add(conversation);
+            }
+
             var speed = new ReportSection("speed", "Speed", "Generation during this evaluation, one question at a time (prompt prefill included).");
             speed.Tables.Add(new ReportTable(["checkpoint", "answers", "tokens generated", "seconds", "tokens/s", "ms/token"],
                 r.Checkpoints.Select(c => Row(c.Name, N(c.Qa!.Count), N(c.Qa.Tokens), $"{c.Qa.Seconds:0.0}", $"{c.Qa.TokensPerSec:0.0}",
@@ -100,7 +111,7 @@ public static class ReportContent
                 $"{Math.Min(s.Samples, r.Questions.Count)} of {r.Questions.Count} questions, taken in turn from each file and question type; Rouge-L F in brackets.");
             samples.Tables.Add(new ReportTable(["question", "reference", .. names],
                 Sample(r.Questions, s.Samples).Select(q => (IReadOnlyList<string>)[
-                    $"{q.Question}\n({q.TypeOrUntyped()}{(q.Key is null ? "" : $", key: {q.Key}")})", q.Reference,
+                    $"{(q.History is null ? "" : $"(after {q.History.Count} earlier question{(q.History.Count == 1 ? "" : "s")}) ")}{q.Question}\n({q.TypeOrUntyped()}{(q.Key is null ? "" : $", key: {q.Key}")})", q.Reference,
                     .. q.Answers.Select(a => $"{(a.Empty ? "(empty)" : a.Answer)}\n[{F3(a.RougeL)}{Flags(a)}]")]).ToList()));
             sections.Add(samples);
         }

@@ -23,21 +23,44 @@ public sealed record PoetryQaOptions
     public int BlockSize { get; init; } = 256;
     /// The share of poems and of poets kept out of training: their facts make heldout_unseen.jsonl.
     public double HeldOutFraction { get; init; } = 0.05;
-    /// At most this many questions of each type in each held-out file.
+    /// At most this many questions of each type in each single-question held-out file.
     public int HeldOutPerType { get; init; } = 50;
+    /// Conversations (2–4 turns) written beside the single questions, as a share of their number.
+    public double ConversationShare { get; init; } = 0.2;
+    /// A conversation's whole text is at most this many GPT-2 tokens, less than block_size: the quickstart trains
+    /// in rows of 128 tokens of its 8k poetry tokenizer, and a conversation that does not fit loses the end of its
+    /// last answer. Measured on the quickstart's set: of its conversations, 56 of 724 did not fit at 256, 9 of 767
+    /// at 224, none at 200. Single questions are shorter and fit block_size as counted.
+    public int ConversationTokens { get; init; } = 200;
+    /// At most this many conversations in heldout_multiturn.jsonl per type of their last question.
+    public int HeldOutMultiTurnPerType { get; init; } = 25;
 }
 
-/// What a build produced: the training questions, the two held-out sets, counts per phrasing, skips by reason, and
-/// the knowledge the training questions draw on as plain text (poems and biographies, held-out ones left out).
+/// What a build produced: the training questions and conversations, the held-out sets, counts per phrasing, skips
+/// by reason, the knowledge the training questions draw on as plain text (poems and biographies, held-out ones left
+/// out), and for each of the poems a person asks about first, the question types trained on it.
 public sealed record QaBuild(
     List<QaItem> Train, List<QaItem> HeldOutParaphrase, List<QaItem> HeldOutUnseen,
-    SortedDictionary<string, int> PerTemplate, SortedDictionary<string, int> Skipped, string KnowledgeText);
+    SortedDictionary<string, int> PerTemplate, SortedDictionary<string, int> Skipped, string KnowledgeText)
+{
+    public List<Conversation> Conversations { get; init; } = [];
+    /// Conversations whose last question is a held-out phrasing of a trained fact (the rest answered with gold answers).
+    public List<Conversation> HeldOutMultiTurn { get; init; } = [];
+    public SortedDictionary<string, string> Famous { get; init; } = [];
+}
 
 /// Grounded questions about the poetry knowledge base: every answer is computed from the package, and a fact the
 /// package leaves ambiguous is skipped (and counted), never guessed.
 public static class PoetryQuestions
 {
-    private sealed record Fact(string Type, bool HeldOut, string X, string Answer, string Key);
+    /// The poems a person asks about first (the quatrains of 唐诗三百首 every school child learns): always trained,
+    /// never drawn into the unseen held-out set, and neither are their poets.
+    public static readonly IReadOnlyList<string> Famous =
+    [
+        "静夜思", "春晓", "登鹳雀楼", "相思", "江雪", "枫桥夜泊", "早发白帝城", "鹿柴", "寻隐者不遇", "出塞", "凉州词",
+        "黄鹤楼送孟浩然之广陵", "登幽州台歌", "九月九日忆山东兄弟", "回乡偶书", "乌衣巷", "泊秦淮", "夜雨寄北", "登乐游原",
+        "渭城曲", "芙蓉楼送辛渐", "江南逢李龟年", "赤壁", "游子吟", "望庐山瀑布",
+    ];
 
     public static QaBuild Build(PoetryKnowledgeBase kb, PoetryQaOptions o, Func<string, int> countTokens)
     {
@@ -48,35 +71,44 @@ public static class PoetryQuestions
         var poems = kb.Poems.Where(p => (o.AllPoems || p.Anthology is not null) && p.Lines.Count <= o.MaxLines).ToList();
         var authors = poems.Select(p => p.Author).Concat(o.AllPoems && o.MaxLines == int.MaxValue ? kb.AuthorsWithBios : [])
             .Where(PoetryKnowledgeBase.IsNamed).Distinct().ToList();
-        var heldPoems = Sample(poems, o.HeldOutFraction, rng);
-        var heldAuthors = Sample(authors, o.HeldOutFraction, rng);
+        var famous = poems.Where(p => p.Anthology is not null && Famous.Contains(p.Title)).ToList();
+        var famousPoets = famous.Select(p => p.Author).ToHashSet();
+        var heldPoems = Sample(poems.Except(famous).ToList(), o.HeldOutFraction, rng);
+        var heldAuthors = Sample(authors.Where(a => !famousPoets.Contains(a)).ToList(), o.HeldOutFraction, rng);
 
-        var facts = new List<Fact>();
+        var facts = new List<PoetryFact>();
         var bios = new Dictionary<string, string>();
         foreach (var p in poems)
         {
             bool held = heldPoems.Contains(p);
             if (!PoetryKnowledgeBase.IsNamed(p.Author)) Skip("who_wrote: anonymous or a one-character name");
-            else if (kb.AuthorOfTitle(p.Title) is null) Skip("who_wrote: title used by several poets");
-            else facts.Add(new("who_wrote", held, p.Title, $"《{p.Title}》的作者是{p.Dynasty}代{(p.IsCi ? "词人" : "诗人")}{p.Author}。", p.Author));
+            else if (kb.AuthorOfTitle(p.Title) is not { } author) Skip("who_wrote: title used by several poets");
+            else if (author != p.Author) Skip("who_wrote: the title means another poet's anthology poem");
+            else facts.Add(new("who_wrote", held, p.Title, $"《{p.Title}》的作者是{p.Dynasty}代{(p.IsCi ? "词人" : "诗人")}{p.Author}。", p.Author, p, p.Author));
 
             var label = kb.Label(p);
-            if (label is null) { Skip("recite, next_line: several poems of this title by this poet"); continue; }
+            if (label is null) { Skip("recite, next_line, line_source: several poems of this title by this poet"); continue; }
             if (countTokens(p.Text) > o.MaxAnswerTokens) Skip("recite: longer than max_answer_tokens");
-            else facts.Add(new("recite", held, label, p.Text, p.Lines[0]));
+            else facts.Add(new("recite", held, label, p.Text, p.Lines[0], p, p.Author));
 
             var lines = PoetryKnowledgeBase.Clauses(p.Lines);
-            var asked = Enumerable.Range(0, Math.Max(0, lines.Count - 1)).Where(i => kb.NextLine(lines[i]) is not null).ToList();
+            var asked = Enumerable.Range(0, Math.Max(0, lines.Count - 1)).Where(i => kb.NextLine(lines[i]) == lines[i + 1]).ToList();
             if (asked.Count < lines.Count - 1) Skip("next_line: lines other poems continue differently (poems)");
             foreach (var i in Shuffle(asked, rng).Take(o.NextLinesPerPoem))
-                facts.Add(new("next_line", held, lines[i], $"“{lines[i]}”的下一句是“{lines[i + 1]}”。", lines[i + 1]));
+                facts.Add(new("next_line", held, lines[i], $"“{lines[i]}”的下一句是“{lines[i + 1]}”。", lines[i + 1], p, p.Author));
+
+            var own = Enumerable.Range(0, lines.Count).Where(i => kb.SourceOf(lines[i]) == p).ToList();
+            if (own.Count < lines.Count) Skip("line_source: lines other poems have too (poems)");
+            var named = PoetryKnowledgeBase.IsNamed(p.Author) ? $"{p.Author}的《{p.Title}》" : $"《{p.Title}》";
+            foreach (var i in Shuffle(own, rng).Take(o.NextLinesPerPoem))
+                facts.Add(new("line_source", held, lines[i], $"“{lines[i]}”出自{named}。", p.Title, p, p.Author));
         }
         foreach (var a in authors)
         {
             bool held = heldAuthors.Contains(a);
             var bio = kb.BioOf(a) is { } full ? FitSentences(full, o.MaxAnswerTokens, countTokens) : null;
             if (bio is null) Skip("author_bio: no biography, two people of this name, or first sentence too long");
-            else { facts.Add(new("author_bio", held, a, bio, a)); bios[a] = bio; }
+            else { facts.Add(new("author_bio", held, a, bio, a, null, a)); bios[a] = bio; }
 
             // Listing a held-out poem would teach its author; anthology poems come first, as the best known.
             var works = kb.WorksOf(a).Where(p => !heldPoems.Contains(p)).OrderBy(p => p.Anthology is null)
@@ -84,47 +116,69 @@ public static class PoetryQuestions
             string Works() => $"{a}的作品有{string.Join("、", works.Select(t => $"《{t}》"))}等。";
             while (works.Count > 1 && countTokens(Works()) > o.MaxAnswerTokens) works.RemoveAt(works.Count - 1);
             if (works.Count == 0 || countTokens(Works()) > o.MaxAnswerTokens) Skip("author_works: no works (or one title too long)");
-            else facts.Add(new("author_works", held, a, Works(), works[0]));
+            else facts.Add(new("author_works", held, a, Works(), works[0], null, a));
 
-            if (kb.DynastyOf(a) is { } d) facts.Add(new("author_dynasty", held, a, $"{a}是{d}代人。", d));
+            if (kb.DynastyOf(a) is { } d) facts.Add(new("author_dynasty", held, a, $"{a}是{d}代人。", d, null, a));
             else Skip("author_dynasty: name found in both dynasties");
         }
         facts = facts.DistinctBy(f => (f.Type, f.X)).ToList();
 
         var perTemplate = new SortedDictionary<string, int>(StringComparer.Ordinal);
-        QaItem Ask(Fact f, int phrasing) =>
-            new(PoetryPhrasings.ByType[f.Type][phrasing].Replace("{x}", f.X), f.Answer, f.Type, f.Key);
+        QaItem Ask(PoetryFact f, int phrasing) => new(PoetryPhrasings.Ask(f.Type, phrasing, f.X), f.Answer, f.Type, f.Key);
+        var tokensOf = new Dictionary<QaItem, int>(); // conversations count the same questions again and again
+        int Tokens(IEnumerable<QaItem> turns) => turns.Sum(q => tokensOf.TryGetValue(q, out var n) ? n
+            : tokensOf[q] = countTokens(ChatTemplate.Seed.PromptText(q.Question)) + countTokens(q.Answer) + 1);
         bool Fits(QaItem q)
         {
-            bool fits = countTokens(ChatTemplate.Seed.PromptText(q.Question)) + countTokens(q.Answer) + 1 <= o.BlockSize;
+            bool fits = Tokens([q]) <= o.BlockSize;
             if (!fits) Skip($"{q.Type}: question and answer longer than block_size");
             return fits;
         }
         var train = new List<QaItem>();
-        var trained = new List<Fact>();
+        var trained = new List<AskedFact>();
         foreach (var f in Shuffle(facts.Where(f => !f.HeldOut).ToList(), rng))
         {
-            var open = Enumerable.Range(0, PoetryPhrasings.Training)
+            var open = Enumerable.Range(0, PoetryPhrasings.Training(f.Type))
                 .Where(i => perTemplate.GetValueOrDefault(PoetryPhrasings.Name(f.Type, i)) < o.MaxPerTemplate).ToList();
             if (open.Count == 0) { Skip($"{f.Type}: not sampled (max_per_template)"); continue; }
             var asked = Shuffle(open, rng).Where(i => Fits(Ask(f, i))).Take(o.PhrasingsPerFact).ToList();
             foreach (var i in asked)
             {
-                train.Add(Ask(f, i));
                 var name = PoetryPhrasings.Name(f.Type, i);
                 perTemplate[name] = perTemplate.GetValueOrDefault(name) + 1;
             }
-            if (asked.Count > 0) trained.Add(f);
+            if (asked.Count == 0) continue;
+            trained.Add(new AskedFact(f, asked.Select(i => Ask(f, i)).ToList()));
+            train.AddRange(trained[^1].Questions);
         }
         // Unseen facts are asked the way training asks (only the fact is new); seen ones the way it never does.
-        List<QaItem> HeldOut(IEnumerable<Fact> pool, int first, int count) => pool.GroupBy(f => f.Type)
-            .SelectMany(g => Shuffle(g.ToList(), rng).Select(f => Ask(f, first + rng.Next(count))).Where(Fits).Take(o.HeldOutPerType))
+        List<(PoetryFact Fact, QaItem Question)> HeldOut(IEnumerable<PoetryFact> pool, bool trainedWording) => pool.GroupBy(f => f.Type)
+            .SelectMany(g => Shuffle(g.ToList(), rng)
+                .Select(f => (f, Ask(f, trainedWording ? rng.Next(PoetryPhrasings.Training(f.Type)) : PoetryPhrasings.Training(f.Type) + rng.Next(PoetryPhrasings.HeldOut))))
+                .Where(p => Fits(p.Item2)).Take(o.HeldOutPerType))
             .ToList();
-        var unseen = HeldOut(facts.Where(f => f.HeldOut), 0, PoetryPhrasings.Training);
-        var paraphrase = HeldOut(trained, PoetryPhrasings.Training, PoetryPhrasings.ByType["who_wrote"].Length - PoetryPhrasings.Training);
-        HeldOutSplit.EnsureDisjoint(train, paraphrase.Concat(unseen));
-        return new QaBuild(train, paraphrase, unseen, perTemplate, skipped,
-            KnowledgeText(poems.Where(p => !heldPoems.Contains(p)), bios.Where(b => !heldAuthors.Contains(b.Key))));
+        var unseen = HeldOut(facts.Where(f => f.HeldOut), trainedWording: true).Select(p => p.Question).ToList();
+        var paraphrase = HeldOut(trained.Select(a => a.Fact), trainedWording: false);
+
+        var talk = new PoetryConversations(trained, rng, turns => Tokens(turns) <= Math.Min(o.BlockSize, o.ConversationTokens));
+        var conversations = talk.Training((int)Math.Round(train.Count * o.ConversationShare));
+        var multiTurn = paraphrase.GroupBy(p => p.Fact.Type).SelectMany(g => g.Take(o.HeldOutMultiTurnPerType))
+            .Select(p => talk.EndingWith(p.Fact, p.Question)).OfType<Conversation>().ToList();
+        HeldOutSplit.EnsureDisjoint(train.Concat(conversations.SelectMany(c => c.Turns)),
+            paraphrase.Select(p => p.Question).Concat(unseen).Concat(multiTurn.Select(c => c.Turns[^1])));
+
+        var famousTrained = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var title in Famous)
+        {
+            var types = trained.Where(a => a.Fact.Poem?.Title == title && a.Fact.Poem.Anthology is not null).Select(a => a.Fact.Type).Distinct().Order().ToList();
+            famousTrained[title] = types.Count > 0 ? string.Join(", ", types)
+                : kb.Poems.Any(p => p.Title == title && p.Anthology is not null) ? "not trained (longer than max_lines?)" : "not in the anthologies";
+        }
+        return new QaBuild(train, paraphrase.Select(p => p.Question).ToList(), unseen, perTemplate, skipped,
+            KnowledgeText(poems.Where(p => !heldPoems.Contains(p)), bios.Where(b => !heldAuthors.Contains(b.Key))))
+        {
+            Conversations = conversations, HeldOutMultiTurn = multiTurn, Famous = famousTrained,
+        };
     }
 
     /// The poems (title, dynasty·author, text) and poets (name, biography as author_bio answers it) behind the

@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 namespace MiniGlm.SftData;
 
 /// What `sft-data build` wrote, written as OUT.summary.json beside the output: counts per question type and per
-/// template (phrasing), the held-out set sizes, and what was skipped or dropped, by reason.
+/// template (phrasing), the held-out set sizes, the conversations, and what was skipped or dropped, by reason.
 public sealed record SftDataSummary
 {
     [JsonPropertyName("output")] public required string Output { get; init; }
@@ -14,6 +14,11 @@ public sealed record SftDataSummary
     [JsonPropertyName("per_template")] public SortedDictionary<string, int> PerTemplate { get; init; } = [];
     [JsonPropertyName("heldout_paraphrase")] public int? HeldOutParaphrase { get; init; }
     [JsonPropertyName("heldout_unseen")] public int? HeldOutUnseen { get; init; }
+    [JsonPropertyName("heldout_multiturn")] public int? HeldOutMultiTurn { get; init; }
+    [JsonPropertyName("conversations")] public int? Conversations { get; init; }
+    [JsonPropertyName("conversation_turns")] public SortedDictionary<string, int> ConversationTurns { get; init; } = [];
+    /// The poems a person asks about first and the question types trained on each.
+    [JsonPropertyName("famous")] public SortedDictionary<string, string>? Famous { get; init; }
     /// Facts or questions not asked, by reason (ambiguous in the data, too long, not sampled).
     [JsonPropertyName("skipped")] public SortedDictionary<string, int> Skipped { get; init; } = [];
     /// Teacher answers thrown away, by reason (this run only: a rerun asks them again).
@@ -26,5 +31,5 @@ public sealed record SftDataSummary
         new(keys.GroupBy(k => k).ToDictionary(g => g.Key, g => g.Count()), StringComparer.Ordinal);
 
     public void Write() => AtomicFile.WriteAllText(PathFor(Output), JsonSerializer.Serialize(this,
-        new JsonSerializerOptions(QaFile.Json) { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull }));
+        new JsonSerializerOptions(QaWriter.Json) { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull }));
 }

@@ -49,7 +49,7 @@ public sealed class TeacherCache : IDisposable
 
     public void Add(string question, string answer)
     {
-        var bytes = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new Entry(question, answer, model), QaFile.Json) + "\n");
+        var bytes = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new Entry(question, answer, model), QaWriter.Json) + "\n");
         lock (gate)
         {
             stream.Write(bytes);
