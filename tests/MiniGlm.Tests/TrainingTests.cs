@@ -106,6 +106,7 @@ public class TrainingTests : IDisposable
         new Trainer(Tiny(data, run, ("max_iters", "2"), ("lr_decay_iters", "2"))).Run();
         KeyValuePair<string, string>[] Finetune(params (string, string)[] extra) =>
             [new("dataset", data), new("out_dir", Path.Combine(root, "ft")), new("init_from", "finetune"), new("ckpt_dir", run),
+             new("batch_size", "4"), new("eval_iters", "1"), new("threads", "2"),
              .. extra.Select(p => new KeyValuePair<string, string>(p.Item1, p.Item2))];
         // The defaults say 6 × 512 with block_size 256; the checkpoint is 2 × 64 with block_size 32.
         var config = Trainer.Configure(null, Finetune(("max_iters", "1")));

@@ -14,7 +14,8 @@ public static class QuickstartCommand
           From nothing to a chatbot you trained: fetches the chinese-poetry package (npm), writes the corpus, trains
           a tokenizer, builds grounded questions about the quatrains of 唐诗三百首 and 宋词三百首 and their poets,
           pretrains a small GPT on those poems and biographies, fine-tunes it on the questions and conversations of
-          them, evaluates it on held-out questions (alone, and last in a conversation), then serves the chat page
+          them, evaluates it and an early SFT checkpoint (at 1000/4500 of the steps, as the seed compared) on
+          held-out questions (alone, and last in a conversation) and on trained ones, then serves the chat page
           until Ctrl-C. --minutes is the training budget (pretrain 35 %, SFT 65 %); the number of steps is set
           from this machine's measured speed. Everything goes to data/, out/quickstart/ and reports/quickstart/;
           a rerun skips finished stages (checked by hash) and resumes an interrupted training. --eval_limit: evaluate only N questions per held-out file (default: all).
@@ -23,6 +24,7 @@ public static class QuickstartCommand
     private const string Raw = "data/raw/chinese-poetry", Text = "data/raw/poetry-text", Tok = "data/tok/poetry.tiktoken",
         Qa = "data/qa/poetry.jsonl", Conversations = "data/qa/conversations.jsonl", HeldOutParaphrase = "data/qa/heldout_paraphrase.jsonl",
         HeldOutUnseen = "data/qa/heldout_unseen.jsonl", HeldOutMultiTurn = "data/qa/heldout_multiturn.jsonl",
+        InSet = "data/qa/inset.jsonl",
         Knowledge = "data/qa/knowledge", PretrainData = "data/quickstart/pretrain",
         SftData = "data/quickstart/sft", Out = "out/quickstart", Pretrain = "out/quickstart/pretrain",
         Sft = "out/quickstart/sft", Report = "reports/quickstart";
@@ -48,7 +50,7 @@ public static class QuickstartCommand
         // for a CPU's minutes to teach, short enough to recite. Beside the single questions: conversations of them
         // (a fifth as many), so that a question is answered the same after earlier ones in the chat.
         stages.Run("sft-data", ["sft-data", "build", "--kb", "chinese-poetry", "--package", Raw, "--max_lines", "2", "--phrasings_per_fact", "6", "--out", Qa],
-            [Qa, Conversations, HeldOutParaphrase, HeldOutUnseen, HeldOutMultiTurn, Path.Combine(Knowledge, "poems.txt")]);
+            [Qa, Conversations, HeldOutParaphrase, HeldOutUnseen, HeldOutMultiTurn, InSet, Path.Combine(Knowledge, "poems.txt")]);
         // A small val share: the knowledge text is what the model should learn, all of it.
         stages.Run("prepare", ["prepare", "--input", Knowledge, "--tokenizer", Tok, "--val_fraction", "0.02", "--out", PretrainData],
             [Path.Combine(PretrainData, "meta.json"), Path.Combine(PretrainData, "train.bin")]);
@@ -57,10 +59,12 @@ public static class QuickstartCommand
             [Path.Combine(SftData, "meta.json"), Path.Combine(SftData, "train.bin")]);
 
         stages.Train("pretrain", "configs/quickstart.json", ["--dataset", PretrainData, "--out_dir", Pretrain], minutes * 0.35, vocab);
+        // An early SFT checkpoint is kept beside the final one, as the seed's report compared 1000 and 4500 iterations.
         stages.Train("sft", "configs/quickstart_sft.json", ["--ckpt_dir", Pretrain, "--dataset", SftData, "--out_dir", Sft], minutes * 0.65, vocab,
-            timedShape: "configs/quickstart.json"); // fine-tuning takes its model from the checkpoint, not its config
-        stages.Run("eval", ["eval", "--ckpt", Sft, "--dataset", PretrainData, "--qa", HeldOutParaphrase,
-            "--qa", HeldOutMultiTurn, "--qa", HeldOutUnseen, .. evalLimit is null ? [] : new[] { "--limit", I(evalLimit.Value) }, "--max_new_tokens", "160", "--out", Report],
+            timedShape: "configs/quickstart.json", snapshotAt: 1000.0 / 4500); // fine-tuning takes its model from the checkpoint, not its config
+        string[] early = [.. Directory.GetDirectories(Sft, "iter_*").SelectMany(d => new[] { "--ckpt", d })];
+        stages.Run("eval", ["eval", "--ckpt", Sft, .. early, "--dataset", PretrainData, "--qa", HeldOutParaphrase,
+            "--qa", HeldOutMultiTurn, "--qa", HeldOutUnseen, "--qa", InSet, .. evalLimit is null ? [] : new[] { "--limit", I(evalLimit.Value) }, "--max_new_tokens", "160", "--out", Report],
             [Path.Combine(Report, "results.json"), Path.Combine(Report, "report.html")]);
         Console.WriteLine($"quickstart: done in {total.Elapsed.TotalMinutes:0.0} min; report: {Path.Combine(Report, "report.html")}");
         if (!serve) return 0;
@@ -107,7 +111,8 @@ public static class QuickstartCommand
 
         /// A training stage: resumed if it was started with the same command, config and upstream data; otherwise
         /// started afresh with as many steps as fit its minutes here.
-        public void Train(string name, string config, string[] args, double minutes, int vocab, string? timedShape = null)
+        /// <param name="snapshotAt">If positive, also keep the weights at this share of the steps (snapshot_iter).</param>
+        public void Train(string name, string config, string[] args, double minutes, int vocab, string? timedShape = null, double snapshotAt = 0)
         {
             string[] command = ["train", config, .. args], inputs = [config];
             // The budget is part of the stage: a rerun with other --minutes trains again.
@@ -125,7 +130,8 @@ public static class QuickstartCommand
             if (timedShape is not null) timed = TrainConfig.Load(timedShape, []) with { BatchSize = timed.BatchSize, BlockSize = timed.BlockSize };
             int iters = ItersFor(timed, minutes, vocab);
             manifest.MarkStarted(name, record, inputs);
-            Execute(name, record, [.. command, "--max_iters", I(iters), "--lr_decay_iters", I(iters)], inputs, outputs);
+            string[] snapshot = snapshotAt > 0 ? ["--snapshot_iter", I(Math.Max(1, (int)Math.Round(iters * snapshotAt)))] : [];
+            Execute(name, record, [.. command, "--max_iters", I(iters), "--lr_decay_iters", I(iters), .. snapshot], inputs, outputs);
         }
 
         private bool Skip(string name, string[] command, string[] inputs)

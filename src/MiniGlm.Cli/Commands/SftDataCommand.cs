@@ -18,7 +18,8 @@ public static class SftDataCommand
           questions, {"messages": [...]}; --conversation_share: as many as this share of the single questions,
           each at most --conversation_tokens GPT-2 tokens),
           heldout_paraphrase.jsonl (trained facts, phrasings never trained), heldout_unseen.jsonl (facts never
-          trained), heldout_multiturn.jsonl (conversations ending in a heldout_paraphrase question) and
+          trained), heldout_multiturn.jsonl (conversations ending in a heldout_paraphrase question), inset.jsonl
+          (training questions, as trained, about heldout_paraphrase's first facts: memorized vs reworded) and
           knowledge/poems.txt: the poems and biographies the training questions are about, as pretraining text.
           --poems anthologies (default): 唐诗三百首 + 宋词三百首 and their poets. --max_lines N: only poems of at most
           N lines (2 = quatrains, as the quickstart uses) and their poets. --next_lines_per_poem: lines of each
@@ -94,6 +95,7 @@ public static class SftDataCommand
         QaWriter.Write(Path.Combine(dir, "heldout_unseen.jsonl"), build.HeldOutUnseen);
         QaWriter.Write(Path.Combine(dir, "conversations.jsonl"), build.Conversations);
         QaWriter.Write(Path.Combine(dir, "heldout_multiturn.jsonl"), build.HeldOutMultiTurn);
+        QaWriter.Write(Path.Combine(dir, "inset.jsonl"), build.InSet);
         AtomicFile.WriteAllText(Path.Combine(dir, "knowledge", "poems.txt"), build.KnowledgeText);
         foreach (var (title, types) in build.Famous) Console.WriteLine($"  《{title}》: {types}");
         return Report(new SftDataSummary

@@ -13,7 +13,7 @@ public sealed record GptConfig
     [JsonPropertyName("bias")] public bool Bias { get; init; }
     [JsonPropertyName("dropout")] public double Dropout { get; init; }
 
-    public int HeadSize => NEmbd / NHead;
+    [JsonIgnore] public int HeadSize => NEmbd / NHead;
 
     /// Rounds a tokenizer's vocabulary up to a multiple of 64 (50257 → 50304), as nanoGPT does for speed.
     public static int PadVocab(int tokenizerVocab) => (tokenizerVocab + 63) / 64 * 64;

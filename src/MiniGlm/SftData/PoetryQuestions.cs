@@ -34,6 +34,9 @@ public sealed record PoetryQaOptions
     public int ConversationTokens { get; init; } = 200;
     /// At most this many conversations in heldout_multiturn.jsonl per type of their last question.
     public int HeldOutMultiTurnPerType { get; init; } = 25;
+    /// Questions per type in inset.jsonl: trained questions (trained wording) about the first facts of
+    /// heldout_paraphrase.jsonl, so a report sets memorized and reworded side by side on the same facts.
+    public int InSetPerType { get; init; } = 15;
 }
 
 /// What a build produced: the training questions and conversations, the held-out sets, counts per phrasing, skips
@@ -46,6 +49,8 @@ public sealed record QaBuild(
     public List<Conversation> Conversations { get; init; } = [];
     /// Conversations whose last question is a held-out phrasing of a trained fact (the rest answered with gold answers).
     public List<Conversation> HeldOutMultiTurn { get; init; } = [];
+    /// Training questions, as trained, about facts that heldout_paraphrase also asks.
+    public List<QaItem> InSet { get; init; } = [];
     public SortedDictionary<string, string> Famous { get; init; } = [];
 }
 
@@ -167,6 +172,9 @@ public static class PoetryQuestions
         HeldOutSplit.EnsureDisjoint(train.Concat(conversations.SelectMany(c => c.Turns)),
             paraphrase.Select(p => p.Question).Concat(unseen).Concat(multiTurn.Select(c => c.Turns[^1])));
 
+        var askedAs = trained.ToDictionary(a => a.Fact);
+        var inSet = paraphrase.GroupBy(p => p.Fact.Type).SelectMany(g => g.Take(o.InSetPerType)).Select(p => askedAs[p.Fact].Questions[0]).ToList();
+
         var famousTrained = new SortedDictionary<string, string>(StringComparer.Ordinal);
         foreach (var title in Famous)
         {
@@ -177,7 +185,7 @@ public static class PoetryQuestions
         return new QaBuild(train, paraphrase.Select(p => p.Question).ToList(), unseen, perTemplate, skipped,
             KnowledgeText(poems.Where(p => !heldPoems.Contains(p)), bios.Where(b => !heldAuthors.Contains(b.Key))))
         {
-            Conversations = conversations, HeldOutMultiTurn = multiTurn, Famous = famousTrained,
+            Conversations = conversations, HeldOutMultiTurn = multiTurn, InSet = inSet, Famous = famousTrained,
         };
     }
 
