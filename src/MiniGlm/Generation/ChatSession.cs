@@ -20,7 +20,7 @@ public sealed class ChatSession(LoadedModel model)
     /// Streams the answer to <paramref name="user"/>; the exchange is added to the history when the stream ends.
     public IEnumerable<string> Send(string user, SamplingOptions options, CancellationToken cancel = default)
     {
-        var prompt = budget.Chat(history, user, null, options.MaxNewTokens);
+        var prompt = Prompt(user, options.MaxNewTokens);
         var answer = new System.Text.StringBuilder();
         LastAnswerTokens = 0;
         foreach (var step in model.Generator.Generate(prompt, options, 1, true, cancel))
@@ -49,4 +49,7 @@ public sealed class ChatSession(LoadedModel model)
     }
 
     public void Clear() => history.Clear();
+
+    /// The tokens the model is given to answer <paramref name="user"/> after the history so far.
+    public List<int> Prompt(string user, int maxNewTokens) => budget.Chat(history, user, null, maxNewTokens);
 }
