@@ -94,6 +94,24 @@ public class ServeConversationTests(ConversationModel trained) : IClassFixture<C
     }
 
     [Fact]
+    public void The_chat_command_keeps_the_conversation_and_says_what_the_model_was_trained_on()
+    {
+        var questions = new[] { ConversationModel.Facts[2], ConversationModel.Facts[1], ConversationModel.Facts[3] };
+        var (code, output, err) = Cli.Run(new StringReader(string.Join("\n", questions.Select(f => f.Q)) + "\n/quit\n"), "chat", "--ckpt", trained.Checkpoint);
+        Assert.True(code == 0, err);
+        Assert.Contains("chat model, trained on conversations; temperature 0.3", output);
+        var answers = output.Split("\n> ").Skip(1).Select(a => a.Split('\n')[0]).Take(3);
+        Assert.Equal(questions.Select(f => f.A), answers);
+
+        using var tmp = new TempDir();
+        var help = Cli.Run("chat", "--help").Out;
+        Assert.Contains("0 = greedy (0.3 for an SFT model, 0.8 for a pretrained one)", help);
+        Assert.Contains("tokens to generate per answer (256)", help);
+        var single = Cli.Run(new StringReader("/quit\n"), "chat", "--ckpt", TinyCheckpoint.Create(tmp["single"], ChatTemplate.Seed));
+        Assert.Contains("trained on single questions — it answers each question on its own", single.Out);
+    }
+
+    [Fact]
     public async Task The_page_answers_three_questions_in_one_conversation_each_about_its_own_question()
     {
         await using var s = new ServerUnderTest(checkpoints: [trained.Checkpoint]);
