@@ -25,8 +25,8 @@ public static class ArenaEndpoints
             var worker = side switch { "a" => battle.A, "b" => battle.B, _ => null };
             if (worker is null) return OpenAiError.BadRequest($"side must be a or b, got '{side}'");
             var r = await CompletionRequest.Read(ctx);
-            var prompt = ChatPrompt.Chat(worker.Model.Tokenizer, worker.Template, CompletionRequest.Messages(r));
-            var request = CompletionRequest.Build(r, prompt, worker, options);
+            var messages = CompletionRequest.Messages(r);
+            var request = CompletionRequest.Build(r, (budget, maxTokens) => ChatPrompt.Chat(budget, messages, maxTokens), worker, options);
             return await CompletionResponder.Respond(ctx, worker, request, CompletionResponder.Kind.Chat, r.Stream == true,
                 r.StreamOptions?.IncludeUsage == true, side.ToUpperInvariant());
         });

@@ -43,13 +43,15 @@ public static class CompletionRequest
         _ => throw new Invalid("prompt must be a string (or a list of one string)", "prompt"),
     };
 
-    public static GenerationRequest Build(ApiRequest r, List<int> prompt, ModelWorker worker, ServeOptions limits)
+    /// The request for <paramref name="worker"/>; <paramref name="prompt"/> makes the prompt tokens for the
+    /// answer's max_tokens (the room left for the answer decides how much prompt fits).
+    public static GenerationRequest Build(ApiRequest r, Func<PromptBudget, int, List<int>> prompt, ModelWorker worker, ServeOptions limits)
     {
         if (r.N is { } n && n != 1) throw new Invalid("only n=1 is supported", "n");
         int maxTokens = r.MaxCompletionTokens ?? r.MaxTokens ?? limits.DefaultMaxTokens;
         if (maxTokens < 1) throw new Invalid($"max_tokens must be at least 1, got {maxTokens}", "max_tokens");
         maxTokens = Math.Min(maxTokens, limits.MaxTokensCeiling);
-        var d = new SamplingOptions();
+        var d = SamplingOptions.For(worker.Template);
         var options = new SamplingOptions
         {
             MaxNewTokens = maxTokens,
@@ -61,9 +63,7 @@ public static class CompletionRequest
         };
         try { options.Validated(); }
         catch (MiniGlmException e) { throw new Invalid(e.Message, null); }
-        var cfg = worker.Model.Config.Model;
-        var cropped = ChatPrompt.Crop(prompt, cfg.BlockSize, maxTokens, worker.Model.Tokenizer.EotId);
-        return new GenerationRequest(cropped, options, Stops(r.Stop));
+        return new GenerationRequest(prompt(PromptBudget.For(worker.Model), maxTokens), options, Stops(r.Stop));
     }
 
     private static List<string> Stops(JsonElement? stop)

@@ -1,3 +1,4 @@
+using MiniGlm.Generation;
 using MiniGlm.Serving;
 
 namespace MiniGlm.Web;
@@ -13,8 +14,11 @@ public static class OpenAiEndpoints
             data = pool.Workers.Select(w => new
             {
                 id = w.Name, @object = "model", created = 0, owned_by = "miniglm",
-                // Extensions for the page: chat models use a template, pretrained ones continue text.
+                // Extensions for the page: chat models use a template, pretrained ones continue text; a chat model
+                // trained on single questions is sent only the last one; the sampling it starts at.
                 chat = w.Template is not null, context_length = w.Model.Config.Model.BlockSize,
+                multi_turn = PromptBudget.For(w.Model).MultiTurn, max_turns = w.Model.Config.MaxTurns,
+                temperature = SamplingOptions.For(w.Template).Temperature, temperature_presets = SamplingOptions.TemperaturePresets,
             }),
         }), "application/json"));
 
@@ -23,8 +27,8 @@ public static class OpenAiEndpoints
             var r = await CompletionRequest.Read(ctx);
             var worker = pool.Find(r.Model);
             if (worker is null) return UnknownModel(r.Model!, pool);
-            var prompt = ChatPrompt.Chat(worker.Model.Tokenizer, worker.Template, CompletionRequest.Messages(r));
-            var request = CompletionRequest.Build(r, prompt, worker, options);
+            var messages = CompletionRequest.Messages(r);
+            var request = CompletionRequest.Build(r, (budget, maxTokens) => ChatPrompt.Chat(budget, messages, maxTokens), worker, options);
             return await CompletionResponder.Respond(ctx, worker, request, CompletionResponder.Kind.Chat, r.Stream == true,
                 r.StreamOptions?.IncludeUsage == true, worker.Name);
         });
@@ -34,8 +38,8 @@ public static class OpenAiEndpoints
             var r = await CompletionRequest.Read(ctx);
             var worker = pool.Find(r.Model);
             if (worker is null) return UnknownModel(r.Model!, pool);
-            var prompt = ChatPrompt.Completion(worker.Model.Tokenizer, CompletionRequest.Prompt(r));
-            var request = CompletionRequest.Build(r, prompt, worker, options);
+            var text = CompletionRequest.Prompt(r);
+            var request = CompletionRequest.Build(r, (budget, maxTokens) => budget.Text(text, maxTokens), worker, options);
             return await CompletionResponder.Respond(ctx, worker, request, CompletionResponder.Kind.Text, r.Stream == true,
                 r.StreamOptions?.IncludeUsage == true, worker.Name);
         });

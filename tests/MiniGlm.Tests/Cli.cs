@@ -5,13 +5,16 @@ namespace MiniGlm.Tests;
 /// Runs the real command line in-process and captures what it prints.
 public static class Cli
 {
-    public static (int Code, string Out, string Err) Run(params string[] args)
+    public static (int Code, string Out, string Err) Run(params string[] args) => Run(TextReader.Null, args);
+
+    /// Runs with <paramref name="input"/> as standard input (for chat).
+    public static (int Code, string Out, string Err) Run(TextReader input, params string[] args)
     {
-        var (o, e) = (Console.Out, Console.Error);
+        var (i, o, e) = (Console.In, Console.Out, Console.Error);
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        Console.SetOut(stdout); Console.SetError(stderr);
+        Console.SetIn(input); Console.SetOut(stdout); Console.SetError(stderr);
         try { return (Program.Main(args), stdout.ToString(), stderr.ToString()); }
-        finally { Console.SetOut(o); Console.SetError(e); }
+        finally { Console.SetIn(i); Console.SetOut(o); Console.SetError(e); }
     }
 }

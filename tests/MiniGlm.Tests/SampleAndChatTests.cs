@@ -40,7 +40,7 @@ public class SampleAndChatTests : IDisposable
     public void Chat_session_keeps_history_with_retry_undo_and_clear()
     {
         using var model = LoadedModel.Load(TinyCheckpoint.Create(Path.Combine(root, "ckpt"), ChatTemplate.Seed, blockSize: 64));
-        var session = new ChatSession(model.Generator, model.Config.ChatTemplate);
+        var session = new ChatSession(model);
         var o = new SamplingOptions { MaxNewTokens = 4, StopAtEndOfText = false };
         var first = string.Concat(session.Send("你好", o));
         Assert.Single(session.History);

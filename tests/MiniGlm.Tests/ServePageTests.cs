@@ -10,7 +10,7 @@ public class ServePageTests
     private const string Chromium = "/usr/bin/chromium";
     public static string Artifacts { get; } = Path.Combine(AppContext.BaseDirectory, "artifacts");
 
-    private static async Task<(IPlaywright, IBrowser, IPage)> Open(ServerUnderTest s, int width = 1100, int height = 800, string? key = null)
+    internal static async Task<(IPlaywright, IBrowser, IPage)> Open(ServerUnderTest s, int width = 1100, int height = 800, string? key = null)
     {
         Assert.True(File.Exists(Chromium), $"{Chromium} is missing: install Debian's chromium (./test.sh does it as root)");
         var playwright = await Playwright.CreateAsync();
@@ -32,7 +32,7 @@ public class ServePageTests
         return (playwright, browser, page);
     }
 
-    private static Task Screenshot(IPage page, string name)
+    internal static Task Screenshot(IPage page, string name)
     {
         Directory.CreateDirectory(Artifacts);
         return page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Artifacts, name), FullPage = true });
@@ -40,10 +40,10 @@ public class ServePageTests
 
     private static Task<int> Count(IPage page, string selector) => page.Locator(selector).CountAsync();
 
-    private static Task<string> Answer(IPage page, int index) =>
+    internal static Task<string> Answer(IPage page, int index) =>
         page.EvaluateAsync<string>($"document.querySelectorAll('.msg.assistant')[{index}].firstChild.textContent");
 
-    private static Task WaitForAnswer(IPage page, int index, string meta = "tokens/s") =>
+    internal static Task WaitForAnswer(IPage page, int index, string meta = "tokens/s") =>
         page.WaitForFunctionAsync($"(document.querySelectorAll('.msg.assistant .meta')[{index}]?.textContent ?? '').includes('{meta}')");
 
     [Fact]

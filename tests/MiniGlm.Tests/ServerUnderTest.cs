@@ -6,7 +6,7 @@ using MiniGlm.Web;
 namespace MiniGlm.Tests;
 
 /// The real `serve` app on a free loopback port, serving tiny checkpoints: "chat" (an SFT checkpoint with the
-/// seed's template) and, unless asked for one model, "pretrain" (no template).
+/// seed's template) and, unless asked for one model, "pretrain" (no template); or the given checkpoints.
 public sealed class ServerUnderTest : IAsyncDisposable
 {
     private readonly TempDir dir = new();
@@ -19,11 +19,11 @@ public sealed class ServerUnderTest : IAsyncDisposable
     public string VotesPath => Options.VotesPath;
     public HttpClient Http { get; }
 
-    public ServerUnderTest(ServeOptions? options = null, bool twoModels = true, string? votesPath = null)
+    public ServerUnderTest(ServeOptions? options = null, bool twoModels = true, string? votesPath = null, IReadOnlyList<string>? checkpoints = null)
     {
         Options = (options ?? new ServeOptions()) with { Host = "127.0.0.1", Port = 0, VotesPath = votesPath ?? dir["votes.jsonl"] };
-        var ckpts = new List<string> { TinyCheckpoint.Create(dir["chat"], ChatTemplate.Seed) };
-        if (twoModels) ckpts.Add(TinyCheckpoint.Create(dir["pretrain"]));
+        var ckpts = checkpoints?.ToList() ?? [TinyCheckpoint.Create(dir["chat"], ChatTemplate.Seed)];
+        if (checkpoints is null && twoModels) ckpts.Add(TinyCheckpoint.Create(dir["pretrain"]));
         Pool = ModelPool.Load(ckpts, Options.QueueCapacity);
         Arena = new Arena(Pool, new VoteStore(Options.VotesPath));
         app = ServeApp.Build(Options, Pool, Arena);

@@ -44,7 +44,7 @@ public class SftTrainingTests : IDisposable
         Assert.Equal(ChatTemplate.Seed, model.Config.ChatTemplate); // the template travels in the checkpoint
         var greedy = new SamplingOptions { Temperature = 0, MaxNewTokens = 12 };
         foreach (var (q, a) in Pairs)
-            Assert.Equal(a, string.Concat(new ChatSession(model.Generator, model.Config.ChatTemplate).Send(q, greedy)));
+            Assert.Equal(a, string.Concat(new ChatSession(model).Send(q, greedy)));
     }
 
     [Fact]

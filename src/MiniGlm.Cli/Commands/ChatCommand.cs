@@ -8,22 +8,33 @@ public static class ChatCommand
     private const string Usage = """
         usage: ./miniglm chat --ckpt DIR [sampling options]
           Chat in the terminal. An SFT checkpoint answers questions with its chat template; a pretrained one
-          continues your text. Ctrl-C stops an answer; Ctrl-D or /quit leaves.
+          continues your text. A model trained on conversations sees the newest turns that fit its context; one
+          trained on single questions answers each question on its own. An SFT model starts at temperature 0.3
+          (a fact bot: its most likely answer); --temperature 0.8 is the seed's setting, as for a pretrained model.
+          Ctrl-C stops an answer; Ctrl-D or /quit leaves.
           Commands: /clear  /retry  /undo  /set key=value (temperature, top_k, top_p, max_new_tokens,
                     repetition_penalty, seed)  /quit
         """;
 
     public static int Run(CommandLine cl)
     {
-        if (cl.Has("help")) { Console.WriteLine(Usage + SamplingArgs.Help); return 0; }
+        if (cl.Has("help"))
+        {
+            Console.WriteLine(Usage + SamplingArgs.Help(Defaults(null), temperature:
+                FormattableString.Invariant($"{SamplingOptions.ChatTemperature} for an SFT model, {SamplingOptions.SeedTemperature} for a pretrained one")));
+            return 0;
+        }
         var ckpt = cl.Require("ckpt", "the checkpoint or run directory to chat with");
-        var options = SamplingArgs.Read(cl, new SamplingOptions { MaxNewTokens = 256 });
+        SamplingArgs.Read(cl, Defaults(null)); // checks the flags before the model loads
         var dtype = SamplingArgs.Dtype(cl);
         cl.RejectUnknown("chat");
 
         using var model = LoadedModel.Load(ckpt, dtype);
-        var session = new ChatSession(model.Generator, model.Config.ChatTemplate);
-        Console.WriteLine($"{model.Path}: {(session.Template is null ? "pretrained model — it continues your text" : "chat model")}; /quit to leave");
+        var options = SamplingArgs.Read(cl, Defaults(model.Config.ChatTemplate));
+        var session = new ChatSession(model);
+        var kind = session.Template is null ? "pretrained model — it continues your text"
+            : session.MultiTurn ? "chat model, trained on conversations" : "chat model, trained on single questions — it answers each question on its own";
+        Console.WriteLine($"{model.Path}: {kind}; temperature {options.Temperature}; /quit to leave");
         CancellationTokenSource? answering = null;
         Console.CancelKeyPress += (_, e) =>
         {
@@ -69,6 +80,8 @@ public static class ChatCommand
                               $"{(cts.IsCancellationRequested ? ", stopped" : "")}]");
         }
     }
+
+    private static SamplingOptions Defaults(ChatTemplate? template) => SamplingOptions.For(template) with { MaxNewTokens = 256 };
 
     private static SamplingOptions Set(SamplingOptions o, string assignment)
     {

@@ -21,7 +21,8 @@ public static class EvalCommand
 
     public static int Run(CommandLine cl)
     {
-        if (cl.Has("help")) { Console.WriteLine(Usage + SamplingArgs.Help); return 0; }
+        var defaults = EvalSettings.Greedy(256);
+        if (cl.Has("help")) { Console.WriteLine(Usage + SamplingArgs.Help(defaults, InferenceDtype.Float32)); return 0; }
         var checkpoints = cl.Values("ckpt");
         var qa = cl.Values("qa");
         var request = new EvalRequest
@@ -31,7 +32,7 @@ public static class EvalCommand
             QaFiles = qa,
             Settings = new EvalSettings
             {
-                Sampling = SamplingArgs.Read(cl, EvalSettings.Greedy(256)),
+                Sampling = SamplingArgs.Read(cl, defaults),
                 Dtype = SamplingArgs.Dtype(cl, InferenceDtype.Float32),
                 Limit = cl.Get("limit") is null ? null : cl.Int("limit", 0, min: 1),
                 LmWindows = cl.Int("lm_windows", 100, min: 1),

@@ -44,7 +44,8 @@ public static class PrepareSftCommand
         var s = result.Summary;
         Console.WriteLine($"examples: {s.ExamplesRead} read, {s.ExamplesKept} kept, {s.Skipped.Values.Sum()} skipped" +
                           (s.Skipped.Count > 0 ? $" ({string.Join(", ", s.Skipped.Select(kv => $"{kv.Key}: {kv.Value}"))})" : "") +
-                          $", {s.Truncated} answers truncated");
+                          $", {s.Truncated} answers truncated; " +
+                          (s.MaxTurns > 1 ? $"conversations of up to {s.MaxTurns} turns" : "single questions only (chat will send only the last question)"));
         Console.WriteLine($"train: {s.TrainExamples} examples in {s.TrainRows} rows; val: {s.ValExamples} examples in {s.ValRows} rows; " +
                           $"layout {options.Layout.ToString().ToLowerInvariant()}, block_size {options.BlockSize}, padding {s.PaddingFraction:P1}; wrote {options.OutDir}");
         return 0;

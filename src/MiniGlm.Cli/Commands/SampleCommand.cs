@@ -17,7 +17,7 @@ public static class SampleCommand
 
     public static int Run(CommandLine cl)
     {
-        if (cl.Has("help")) { Console.WriteLine(Usage + SamplingArgs.Help); return 0; }
+        if (cl.Has("help")) { Console.WriteLine(Usage + SamplingArgs.Help(new SamplingOptions())); return 0; }
         var ckpt = cl.Require("ckpt", "the checkpoint or run directory to sample from");
         var prompts = Prompts(cl.Get("start") ?? "\n");
         int numSamples = cl.Int("num_samples", 10, min: 1);

@@ -144,10 +144,27 @@ for (const [input, form] of [["input", "chat-form"], ["arena-input", "arena-form
   });
 }
 $("model").addEventListener("change", showKind);
+// A model's settings come from the server (/v1/models): whether it is sent earlier turns, the temperature it
+// starts at (low for a chat model: a fact bot), and the presets one click away.
 function showKind() {
   const m = state.models.find((x) => x.id === $("model").value);
   $("model-kind").textContent = m ? (m.chat ? "chat model: answers questions" : "pretrained model: continues your text") : "";
+  $("turn-note").hidden = !(m && m.chat && !m.multi_turn);
+  const presets = Object.entries(m?.temperature_presets ?? {});
+  $("presets").replaceChildren(...(presets.length ? [document.createTextNode("temperature")] : []), ...presets.map(([name, t]) => {
+    const b = document.createElement("button");
+    b.type = "button"; b.textContent = `${name} ${t}`; b.dataset.temperature = t;
+    b.addEventListener("click", () => { $("temperature").value = t; showPreset(); });
+    return b;
+  }));
+  if (m) $("temperature").value = m.temperature;
+  showPreset();
 }
+function showPreset() {
+  for (const b of $("presets").querySelectorAll("button"))
+    b.setAttribute("aria-pressed", String(Number(b.dataset.temperature) === Number($("temperature").value)));
+}
+$("temperature").addEventListener("input", showPreset);
 
 // ---- arena ----------------------------------------------------------------------------------------------------
 const arena = { id: null, prompt: "", busy: false };

@@ -16,6 +16,11 @@ public sealed record CheckpointConfig
     [JsonPropertyName("config")] public required TrainConfig Train { get; init; }
     /// Set for a model fine-tuned on question/answer pairs; null for a pretrained model, which continues text.
     [JsonPropertyName("chat_template")] public ChatTemplate? ChatTemplate { get; init; }
+    /// The most question/answer turns in one SFT conversation it was trained on (prepare-sft's max_turns). Absent
+    /// from pretrained checkpoints and from SFT checkpoints made before it was recorded (those saw single questions).
+    [JsonPropertyName("max_turns"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? MaxTurns { get; init; }
+    /// Turns a chat prompt may hold: max_turns, or 1 when it is not recorded.
+    [JsonIgnore] public int ChatTurns => MaxTurns is > 1 and var n ? n : 1;
     [JsonPropertyName("format")] public string Format { get; init; } = "miniglm-checkpoint-1";
 }
 

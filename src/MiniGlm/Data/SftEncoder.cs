@@ -21,7 +21,7 @@ public sealed record SftSequence(int[] Ids, bool[] IsAnswer, bool Truncated)
 }
 
 /// Turns a conversation into tokens with a chat template: per turn `PromptText(Q)` (not learned), then the answer
-/// and end-of-text (learned). A system text goes in front of the first question. Examples longer than
+/// and end-of-text (learned). A system text (`SystemText`, not learned) goes in front of the first question. Examples longer than
 /// block_size + 1 tokens lose the tail of their last answer; one whose prompts leave no room for an answer token
 /// is rejected rather than having its question cut.
 public sealed class SftEncoder(TextTokenizer tokenizer, ChatTemplate template, int blockSize)
@@ -37,10 +37,10 @@ public sealed class SftEncoder(TextTokenizer tokenizer, ChatTemplate template, i
         var ids = new List<int>();
         var answer = new List<bool>();
         int lastAnswerStart = 0;
-        for (int i = 0; i < example.Turns.Count; i++)
+        if (!string.IsNullOrEmpty(example.System)) Add(tokenizer.Encode(ChatTemplate.SystemText(example.System)), false);
+        foreach (var turn in example.Turns)
         {
-            var turn = example.Turns[i];
-            Add(tokenizer.Encode(template.PromptText(turn.User, i == 0 ? example.System : null)), false);
+            Add(tokenizer.Encode(template.PromptText(turn.User)), false);
             lastAnswerStart = ids.Count;
             Add(tokenizer.Encode(turn.Assistant), true);
             ids.Add(tokenizer.EotId); answer.Add(true);

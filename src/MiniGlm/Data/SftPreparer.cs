@@ -28,7 +28,7 @@ public static class SftPreparer
         var skipped = new SortedDictionary<string, int>(StringComparer.Ordinal);
         var problems = new List<string>();
         var sources = new List<DatasetSource>();
-        int read = 0, truncated = 0;
+        int read = 0, truncated = 0, maxTurns = 0;
 
         var train = EncodeAll(options.Inputs);
         List<SftSequence> val;
@@ -49,7 +49,7 @@ public static class SftPreparer
         var summary = new SftSummary
         {
             ExamplesRead = read, ExamplesKept = train.Count + val.Count, Skipped = skipped, Truncated = truncated,
-            TrainExamples = train.Count, ValExamples = val.Count, TrainRows = trainRows.Rows, ValRows = valRows.Rows,
+            MaxTurns = maxTurns, TrainExamples = train.Count, ValExamples = val.Count, TrainRows = trainRows.Rows, ValRows = valRows.Rows,
             PaddingFraction = (double)(trainRows.PaddingTokens + valRows.PaddingTokens) / (trainRows.Tokens + valRows.Tokens),
         };
         var meta = new DatasetMeta
@@ -95,6 +95,7 @@ public static class SftPreparer
                     continue;
                 }
                 if (seq.Truncated) truncated++;
+                maxTurns = Math.Max(maxTurns, example.Turns.Count);
                 seqs.Add(seq);
             }
             return seqs;

@@ -12,6 +12,9 @@ public sealed record SftSummary
     [JsonPropertyName("skipped")] public IReadOnlyDictionary<string, int> Skipped { get; init; } = new Dictionary<string, int>();
     /// Kept examples whose last answer lost its tail to block_size.
     [JsonPropertyName("truncated")] public int Truncated { get; init; }
+    /// The most question/answer turns in one kept example: 1 means the model only ever saw single questions.
+    /// It travels into the checkpoint (max_turns), where it decides how much of a conversation chat sends.
+    [JsonPropertyName("max_turns")] public int MaxTurns { get; init; }
     [JsonPropertyName("train_examples")] public int TrainExamples { get; init; }
     [JsonPropertyName("val_examples")] public int ValExamples { get; init; }
     [JsonPropertyName("train_rows")] public long TrainRows { get; init; }

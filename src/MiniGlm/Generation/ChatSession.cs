@@ -4,12 +4,15 @@ namespace MiniGlm.Generation;
 
 /// A conversation with a model: history, retry, undo, clear. With a chat template (an SFT checkpoint) each user
 /// line is a question; without one (a pretrained checkpoint) the model simply continues the running text.
-/// The prompt keeps the newest turns that fit in the context; older ones fall out of the window.
-public sealed class ChatSession(Generator generator, ChatTemplate? template)
+/// What the model sees of the history is the checkpoint's <see cref="PromptBudget"/>, as in the page and the API.
+public sealed class ChatSession(LoadedModel model)
 {
     private readonly List<(string User, string Assistant)> history = [];
+    private readonly PromptBudget budget = PromptBudget.For(model);
 
-    public ChatTemplate? Template => template;
+    public ChatTemplate? Template => budget.Template;
+    /// False for a model trained on single questions: each question is sent on its own.
+    public bool MultiTurn => budget.MultiTurn;
     public IReadOnlyList<(string User, string Assistant)> History => history;
     /// Tokens generated for the last answer (for tokens/s figures).
     public int LastAnswerTokens { get; private set; }
@@ -20,7 +23,7 @@ public sealed class ChatSession(Generator generator, ChatTemplate? template)
         var prompt = Prompt(user, options.MaxNewTokens);
         var answer = new System.Text.StringBuilder();
         LastAnswerTokens = 0;
-        foreach (var step in generator.Generate(prompt, options, 1, true, cancel))
+        foreach (var step in model.Generator.Generate(prompt, options, 1, true, cancel))
         {
             LastAnswerTokens += step.Tokens.Length;
             answer.Append(step.Text[0]);
@@ -47,23 +50,6 @@ public sealed class ChatSession(Generator generator, ChatTemplate? template)
 
     public void Clear() => history.Clear();
 
-    private List<int> Prompt(string user, int maxNewTokens)
-    {
-        var tok = generator.Tokenizer;
-        int budget = Math.Max(1, generator.Model.Config.BlockSize - Math.Min(maxNewTokens, generator.Model.Config.BlockSize / 2));
-        for (int first = 0; ; first++)
-        {
-            var ids = Render(tok, history.Skip(first), user);
-            if (ids.Count <= budget || first == history.Count) return ids;
-        }
-    }
-
-    private List<int> Render(TextTokenizer tok, IEnumerable<(string User, string Assistant)> past, string user)
-    {
-        if (template is not null)
-            return template.Render(tok, past.Select(t => (t.User, (string?)t.Assistant)).Append((user, null)));
-        var text = string.Concat(past.Select(t => t.User + t.Assistant)) + user;
-        var ids = tok.Encode(text).ToList();
-        return ids.Count == 0 ? [tok.EotId] : ids;
-    }
+    /// The tokens the model is given to answer <paramref name="user"/> after the history so far.
+    public List<int> Prompt(string user, int maxNewTokens) => budget.Chat(history, user, null, maxNewTokens);
 }

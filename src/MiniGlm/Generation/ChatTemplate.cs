@@ -12,10 +12,12 @@ public sealed record ChatTemplate
 
     public static ChatTemplate Seed { get; } = new();
 
-    /// The text that precedes an answer: `{UserPrefix}{user}{AssistantPrefix}`, with a system text (if any) and a
-    /// newline before it. Prompt and answer are encoded separately, so training and chat cut tokens the same way.
-    public string PromptText(string user, string? system = null) =>
-        (string.IsNullOrEmpty(system) ? "" : system + "\n") + UserPrefix + user + AssistantPrefix;
+    /// The text that precedes an answer: `{UserPrefix}{user}{AssistantPrefix}`. Prompt and answer are encoded
+    /// separately, so training and chat cut tokens the same way.
+    public string PromptText(string user) => UserPrefix + user + AssistantPrefix;
+
+    /// A system text goes before the first question, on its own line, encoded on its own (as in training).
+    public static string SystemText(string system) => system + "\n";
 
     /// Tokens of a conversation so far, ending where the assistant's next answer begins. Each finished answer is
     /// closed by end-of-text, as in training.
@@ -26,9 +28,11 @@ public sealed record ChatTemplate
         {
             ids.AddRange(tokenizer.Encode(PromptText(user)));
             if (assistant is null) break;
-            ids.AddRange(tokenizer.Encode(assistant));
-            ids.Add(tokenizer.EotId);
+            ids.AddRange(Answer(tokenizer, assistant));
         }
         return ids;
     }
+
+    /// An answer's tokens as trained: the text, then end-of-text.
+    public static List<int> Answer(TextTokenizer tokenizer, string assistant) => [.. tokenizer.Encode(assistant), tokenizer.EotId];
 }

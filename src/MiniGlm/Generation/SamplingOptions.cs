@@ -3,9 +3,24 @@ namespace MiniGlm.Generation;
 /// How tokens are chosen; defaults are MiniGLM's sample.py (plus top_p and repetition_penalty, off by default).
 public sealed record SamplingOptions
 {
+    /// sample.py's temperature: what a pretrained model starts at.
+    public const double SeedTemperature = 0.8;
+    /// What a chat (SFT) model starts at in `chat`, the page and the API: a fact bot should give its most likely
+    /// answer, and 0.3 nearly always does (a memorised answer's tokens are far ahead), while Retry still gives
+    /// another wording now and then, which greedy never would.
+    public const double ChatTemperature = 0.3;
+
+    /// The presets the page offers, by name.
+    public static IReadOnlyDictionary<string, double> TemperaturePresets { get; } =
+        new Dictionary<string, double> { ["facts"] = ChatTemperature, ["seed"] = SeedTemperature };
+
+    /// The defaults for a model: a chat model (with a template) starts at ChatTemperature, a pretrained one at
+    /// sample.py's settings.
+    public static SamplingOptions For(ChatTemplate? template) => template is null ? new() : new() { Temperature = ChatTemperature };
+
     public int MaxNewTokens { get; init; } = 500;
     /// 0 means greedy (argmax).
-    public double Temperature { get; init; } = 0.8;
+    public double Temperature { get; init; } = SeedTemperature;
     /// 0 disables top-k.
     public int TopK { get; init; } = 200;
     /// 1.0 disables nucleus sampling.

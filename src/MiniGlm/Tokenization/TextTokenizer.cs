@@ -23,12 +23,16 @@ public sealed class TextTokenizer
     public int EotId { get; }
     /// Special tokens and their ids (`<|endoftext|>`, and for a trained tokenizer the reserved chat markers).
     public IReadOnlyDictionary<string, int> SpecialTokens { get; }
+    /// The longest token in UTF-8 bytes. A text of n chars (UTF-16 units, at most one per UTF-8 byte) encodes to
+    /// at least n / MaxTokenBytes tokens, which bounds how much text can possibly fit in a context.
+    public int MaxTokenBytes { get; }
 
     private TextTokenizer(TokenizerSpec spec, Tokenizer tokenizer, byte[][] tokenBytes, IReadOnlyDictionary<string, int> special)
     {
         Spec = spec; this.tokenizer = tokenizer; this.tokenBytes = tokenBytes; SpecialTokens = special;
         EotId = special.TryGetValue(EndOfText, out var eot) ? eot : throw new MiniGlmException($"tokenizer {spec} has no {EndOfText} special token");
         VocabSize = tokenBytes.Length;
+        MaxTokenBytes = tokenBytes.Max(b => b.Length);
     }
 
     private static readonly Lazy<TextTokenizer> gpt2 = new(CreateGpt2);

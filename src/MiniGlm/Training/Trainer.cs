@@ -167,8 +167,8 @@ public sealed class Trainer
         {
             torch.manual_seed(cfg.Seed);
             var model = new GptModel(cfg.ModelConfig(GptConfig.PadVocab(meta.VocabSize)));
-            return (model, new CheckpointConfig { Model = model.Config, Tokenizer = meta.Tokenizer, Train = cfg, ChatTemplate = meta.ChatTemplate },
-                new TrainerState(), null);
+            return (model, new CheckpointConfig { Model = model.Config, Tokenizer = meta.Tokenizer, Train = cfg, ChatTemplate = meta.ChatTemplate,
+                MaxTurns = meta.SftSummary?.MaxTurns }, new TrainerState(), null);
         }
         var dir = cfg.InitFrom == "resume" ? LatestCheckpoint(cfg.OutDir) : CheckpointStore.Resolve(cfg.CkptDir);
         var saved = CheckpointStore.ReadConfig(dir);
@@ -178,9 +178,10 @@ public sealed class Trainer
             throw new MiniGlmException($"block_size {cfg.BlockSize} is larger than the checkpoint's {saved.Model.BlockSize} ({dir})");
         var (m, _) = CheckpointStore.LoadModel(dir, cfg.Dropout);
         var state = cfg.InitFrom == "resume" ? CheckpointStore.ReadState(dir) : new TrainerState();
-        // SFT data brings its chat template; otherwise the model keeps the one it had (if any).
+        // SFT data brings its chat template and max_turns; otherwise the model keeps the ones it had (if any).
         // The same tokenizer as the checkpoint's (checked above); the dataset's copy of its file is the one to carry on.
-        return (m, saved with { Model = m.Config, Tokenizer = meta.Tokenizer, Train = cfg, ChatTemplate = meta.ChatTemplate ?? saved.ChatTemplate }, state, dir);
+        return (m, saved with { Model = m.Config, Tokenizer = meta.Tokenizer, Train = cfg, ChatTemplate = meta.ChatTemplate ?? saved.ChatTemplate,
+            MaxTurns = meta.ChatTemplate is null ? saved.MaxTurns : meta.SftSummary?.MaxTurns }, state, dir);
     }
 
     /// Where snapshot_iter keeps its weights, relative to out_dir.
