@@ -69,11 +69,12 @@ public class EvaluationTests
         Assert.Contains("message 1 is \"user\" where \"assistant\" was expected", file.Problems[0]);
         Assert.Contains("must end with the assistant's reference answer", file.Problems[1]);
 
-        using var model = LoadedModel.Load(TinyCheckpoint.Create(tmp["ckpt"], ChatTemplate.Seed));
+        using var model = LoadedModel.Load(TinyCheckpoint.Create(tmp["ckpt"], ChatTemplate.Seed, blockSize: 64, maxTurns: 4));
         var t = model.Tokenizer;
+        var budget = QaEval.Budget(model);
         List<int> expected = [.. t.Encode("问：《江雪》是谁写的？\n答："), .. t.Encode("柳宗元。"), t.EotId, .. t.Encode("问：背一下静夜思\n答：")];
-        Assert.Equal(expected, QaEval.Prompt(ChatTemplate.Seed, t, item));
-        Assert.Equal(t.Encode("问：背一下静夜思\n答："), QaEval.Prompt(ChatTemplate.Seed, t, file.Items[1]));
+        Assert.Equal(expected, QaEval.Prompt(budget, item, 4));
+        Assert.Equal(t.Encode("问：背一下静夜思\n答："), QaEval.Prompt(budget, file.Items[1], 4));
 
         // Scored on the last answer only, and set beside the same question asked alone.
         var scores = QaEval.Answer(model, file.Items, new EvalSettings { Sampling = EvalSettings.Greedy(4) });

@@ -13,12 +13,12 @@ public static class QaEval
     public static List<AnswerScore> Answer(LoadedModel model, IReadOnlyList<QaItem> items, EvalSettings settings,
         Action<int>? answered = null, CancellationToken cancel = default)
     {
-        var template = model.Config.ChatTemplate ?? ChatTemplate.Seed;
+        var budget = Budget(model);
         var scores = new List<AnswerScore>(items.Count);
         foreach (var item in items)
         {
             cancel.ThrowIfCancellationRequested();
-            var prompt = Prompt(template, model.Tokenizer, item);
+            var prompt = Prompt(budget, item, settings.Sampling.MaxNewTokens);
             var text = new StringBuilder();
             int tokens = 0;
             bool finished = false;
@@ -37,7 +37,13 @@ public static class QaEval
         return scores;
     }
 
-    /// The tokens the model continues: the history with reference answers, then the question.
-    public static List<int> Prompt(ChatTemplate template, TextTokenizer tokenizer, QaItem item) =>
-        template.Render(tokenizer, [.. item.History.Select(h => (h.User, (string?)h.Assistant)), (item.Question, null)]);
+    /// The chat rule (PromptBudget) of the checkpoint, so eval scores what chat and the page would send; a
+    /// pretrained model is asked in the seed's template.
+    public static PromptBudget Budget(LoadedModel model) => new(model.Tokenizer, model.Config.ChatTemplate ?? ChatTemplate.Seed,
+        model.Config.ChatTurns, model.Config.Model.BlockSize);
+
+    /// The tokens the model continues: the history with reference answers (as many turns as the model was trained
+    /// with, within its context), then the question.
+    public static List<int> Prompt(PromptBudget budget, QaItem item, int maxNewTokens) =>
+        budget.Chat([.. item.History.Select(h => (h.User, h.Assistant))], item.Question, null, maxNewTokens);
 }
