@@ -1,4 +1,5 @@
 using MiniGlm.Checkpoints;
+using MiniGlm.Cli.LlamaCpp;
 using MiniGlm.Generation;
 using MiniGlm.Interop;
 using MiniGlm.Interop.Gguf;

@@ -2,9 +2,10 @@ using LLama;
 using LLama.Common;
 using LLama.Native;
 
-namespace MiniGlm.Tests;
+namespace MiniGlm.Cli.LlamaCpp;
 
-/// llama.cpp itself (through LLamaSharp's natives) on a GGUF file: its tokenizer, and greedy decoding with logits.
+/// llama.cpp itself (LLamaSharp 0.30's natives) on a GGUF file: its tokenizer, and decoding one sequence with logits.
+/// Used to check our GGUF export (tests) and to time llama.cpp beside us (bench generate --compare llama.cpp).
 public sealed class LlamaCppModel : IDisposable
 {
     static LlamaCppModel() => NativeLibraryConfig.All.WithLogCallback((_, _) => { }); // quiet: before the first load
@@ -17,11 +18,15 @@ public sealed class LlamaCppModel : IDisposable
     public LlamaCppModel(string path, int contextSize, int threads = 2)
     {
         var p = new ModelParams(path) { ContextSize = (uint)contextSize, GpuLayerCount = 0, Threads = threads, BatchSize = (uint)contextSize };
+        ContextSize = contextSize;
         weights = LLamaWeights.LoadFromFile(p);
         context = weights.CreateContext(p);
     }
 
     public int VocabSize => weights.Vocab.Count;
+    public int ContextSize { get; }
+    /// Tokens the context holds.
+    public int Position => position;
     public IReadOnlyDictionary<string, string> Metadata => weights.Metadata;
 
     /// llama.cpp's ids for a text: no BOS, special-token text stays text (as our encode_ordinary).
