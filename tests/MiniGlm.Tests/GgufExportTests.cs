@@ -95,6 +95,28 @@ public class GgufExportTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void A_model_with_biases_gives_llama_cpp_the_same_logits()
+    {
+        manual_seed(5);
+        using var model = new GptModel(new GptConfig { NLayer = 2, NHead = 2, NEmbd = 32, BlockSize = 16, VocabSize = 50304, Bias = true });
+        using (no_grad())
+            foreach (var (name, p) in model.named_parameters())
+                if (name.EndsWith(".bias")) p.copy_(randn_like(p) * 0.5); // biases start at zero: make them count
+        model.eval();
+        var ckpt = dir["biased"];
+        CheckpointStore.Save(ckpt, model, new CheckpointConfig { Model = model.Config, Tokenizer = TokenizerSpec.Gpt2, Train = new TrainConfig() }, new TrainerState(), null);
+        var gguf = dir["biased.gguf"];
+        var r = Cli.Run("export", "--ckpt", ckpt, "--format", "gguf", "--out", gguf, "--dtype", "f32");
+        Assert.True(r.Code == 0, r.Err);
+        var prompt = new List<int> { 464, 3290, 318, 6016, 13 };
+        var ours = OurLogits(model, prompt, 50257);
+        using var llama = new LlamaCppModel(gguf, 16);
+        var theirs = llama.Feed(prompt);
+        double maxDiff = ours.Zip(theirs, (a, b) => (double)Math.Abs(a - b)).Max();
+        Assert.True(maxDiff < 2e-3 * (ours.Max() - ours.Min()), $"max |Δlogit| {maxDiff}");
+    }
+
+    [Fact]
     public void The_vocabulary_spells_tokens_as_gpt2_and_recovers_its_merges()
     {
         var vocab = GgufVocab.From(TextTokenizer.Load(TokenizerSpec.Gpt2));
