@@ -117,6 +117,28 @@ public class GgufExportTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void Llama_cpp_tokenizes_as_we_do_with_gpt2_and_the_difference_of_a_trained_tokenizer_is_counted()
+    {
+        var corpus = dir.Write("corpus/poems.txt", string.Concat(Enumerable.Repeat(Poem, 20)));
+        var r = Cli.Run("tokenizer", "stats", "--input", corpus, "--compare", "llama.cpp", "--out", dir["gpt2.json"]);
+        Assert.True(r.Code == 0, r.Err);
+        var gpt2 = System.Text.Json.JsonSerializer.Deserialize<TokenizerComparison>(File.ReadAllText(dir["gpt2.json"]))!;
+        Assert.Equal("gpt-2", gpt2.PreTokenizer);
+        Assert.Equal(100, gpt2.Lines);
+        Assert.Equal(0, gpt2.LinesDiffering);
+        Assert.Equal(gpt2.OurIds, gpt2.TheirIds);
+
+        Assert.Equal(0, Cli.Run("tokenizer", "train", "--input", corpus, "--vocab_size", "300", "--out", dir["tok.tiktoken"]).Code);
+        r = Cli.Run("tokenizer", "stats", "--input", corpus, "--tokenizer", dir["tok.tiktoken"], "--compare", "llama.cpp", "--out", dir["trained.json"]);
+        Assert.True(r.Code == 0, r.Err);
+        var trained = System.Text.Json.JsonSerializer.Deserialize<TokenizerComparison>(File.ReadAllText(dir["trained.json"]))!;
+        Assert.Equal("llama-bpe", trained.PreTokenizer);
+        // The English line is cut the same way; Han lines may merge across our two-character cuts.
+        Assert.True(trained.LinesDiffering < trained.Lines, r.Out);
+        Assert.InRange(trained.OurIdsUnmatched, 0, trained.OurIds / 4);
+    }
+
+    [Fact]
     public void The_vocabulary_spells_tokens_as_gpt2_and_recovers_its_merges()
     {
         var vocab = GgufVocab.From(TextTokenizer.Load(TokenizerSpec.Gpt2));
