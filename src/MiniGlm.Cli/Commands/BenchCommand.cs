@@ -79,6 +79,8 @@ public static class BenchCommand
         Console.WriteLine($"model: {(ckpt ?? configFile ?? "seed config, random weights")}, {model.ParameterCount() / 1e6:F2}M parameters, " +
                           $"block_size {model.Config.BlockSize}, {torch.get_num_threads()} threads");
         var results = new List<BenchRow>();
+        var llamaCppResults = new List<BenchRow>();
+        using var llamaCpp = compare is null ? null : ExportForLlamaCpp(loaded?.Path, model, tokenizer);
         foreach (var dtype in dtypes)
         {
             model.SetInferenceDtype(dtype);
@@ -90,14 +92,20 @@ public static class BenchCommand
                 Console.WriteLine($"{dtype,-9} batch {batch}: first token {r.FirstTokenMs:F0} ms, {r.PerTokenMs:F1} ms/token, " +
                                   $"{r.TokensPerSec:F1} tokens/s per sequence, {r.NewTokens} tokens in {r.TotalSeconds:F2} s");
                 results.Add(new BenchRow(dtype.ToString(), r));
+                if (llamaCpp is null || batch != 1) continue;
+                var type = LlamaCppBenchmark.Pairs.First(p => p.Ours == dtype).Theirs;
+                var t = llamaCpp.Run(type, promptTokens, newTokens, runs, threads);
+                Console.WriteLine($"{"llama.cpp " + type.Name.ToUpperInvariant(),-14} batch 1: first token {t.FirstTokenMs:F0} ms, {t.PerTokenMs:F1} ms/token, {t.NewTokens} tokens in {t.TotalSeconds:F2} s");
+                llamaCppResults.Add(new BenchRow(type.Name, t));
             }
         }
         model.SetInferenceDtype(InferenceDtype.Float32);
-        var llamaCpp = compare is null ? null : CompareWithLlamaCpp(loaded?.Path, model, tokenizer, results, promptTokens, newTokens, runs, threads);
+        if (llamaCpp is not null) PrintComparison(results, llamaCppResults, promptTokens, newTokens, runs, threads);
+        var llamaCppRows = llamaCpp is null ? null : llamaCppResults;
         AtomicFile.WriteAllText(outPath, JsonSerializer.Serialize(new
         {
             model = ckpt ?? configFile ?? "seed", parameters = model.ParameterCount(), threads = torch.get_num_threads(),
-            date = DateTime.UtcNow.ToString("O"), cpu = CpuFlags.Describe(), results, llama_cpp = llamaCpp,
+            date = DateTime.UtcNow.ToString("O"), cpu = CpuFlags.Describe(), results, llama_cpp = llamaCppRows,
         }, new JsonSerializerOptions { WriteIndented = true }));
         Console.WriteLine($"written {outPath}");
         if (loaded is null) model.Dispose();
@@ -106,33 +114,35 @@ public static class BenchCommand
 
     private sealed record BenchRow([property: JsonPropertyName("dtype")] string Dtype, [property: JsonPropertyName("result")] GenerationBenchResult Result);
 
-    /// Times llama.cpp on the same model (a random one is saved to a temporary checkpoint first) and prints both,
-    /// batch 1, each of our dtypes beside llama.cpp's type of the same bytes per weight.
-    private static List<BenchRow> CompareWithLlamaCpp(string? ckpt, GptModel model, TextTokenizer tokenizer, List<BenchRow> ours,
-        int promptTokens, int newTokens, int runs, int threads)
+    /// The model as GGUF files for llama.cpp (a random model is saved to a temporary checkpoint first). Call
+    /// before any SetInferenceDtype: the export reads the fp32 weights.
+    private static LlamaCppBenchmark ExportForLlamaCpp(string? ckpt, GptModel model, TextTokenizer tokenizer)
     {
-        var work = ckpt is null ? Directory.CreateTempSubdirectory("miniglm-bench-") : null;
+        Console.WriteLine("llama.cpp: exporting the model to GGUF f32, f16 and q8_0…");
+        if (ckpt is not null) return new LlamaCppBenchmark(ckpt);
+        var work = Directory.CreateTempSubdirectory("miniglm-bench-");
         try
         {
-            if (work is not null)
-            {
-                ckpt = Path.Combine(work.FullName, "model");
-                CheckpointStore.Save(ckpt, model, new CheckpointConfig { Model = model.Config, Tokenizer = tokenizer.Spec, Train = new TrainConfig() }, new TrainerState(), null);
-            }
-            Console.WriteLine($"llama.cpp: exporting to GGUF f32, f16, q8_0 and timing each ({threads} threads)…");
-            var theirs = LlamaCppBenchmark.Run(ckpt!, promptTokens, newTokens, runs, threads);
-            Console.WriteLine($"\nCPU: {CpuFlags.Describe()}; {threads} threads; prompt {promptTokens} tokens, {newTokens} new tokens, batch 1, median of {runs}");
-            Console.WriteLine($"{"ours",-10}{"first token",12}{"ms/token",10}{$"{newTokens} tokens",12}   {"llama.cpp",-10}{"first token",12}{"ms/token",10}{$"{newTokens} tokens",12}");
-            foreach (var (dtype, type) in LlamaCppBenchmark.Pairs)
-            {
-                var mine = ours.FirstOrDefault(r => r.Dtype == dtype.ToString() && r.Result.Batch == 1)?.Result;
-                var t = theirs[type];
-                Console.WriteLine($"{dtype,-10}{Cell(mine?.FirstTokenMs, "ms"),12}{Cell(mine?.PerTokenMs, ""),10}{Cell(mine?.TotalSeconds, "s"),12}   " +
-                                  $"{type.Name.ToUpperInvariant(),-10}{Cell(t.FirstTokenMs, "ms"),12}{Cell(t.PerTokenMs, ""),10}{Cell(t.TotalSeconds, "s"),12}");
-            }
-            return theirs.Select(kv => new BenchRow(kv.Key.Name, kv.Value)).ToList();
+            var dir = Path.Combine(work.FullName, "model");
+            CheckpointStore.Save(dir, model, new CheckpointConfig { Model = model.Config, Tokenizer = tokenizer.Spec, Train = new TrainConfig() }, new TrainerState(), null);
+            return new LlamaCppBenchmark(dir);
         }
-        finally { work?.Delete(true); }
+        finally { work.Delete(true); }
+    }
+
+    /// Batch 1, each of our dtypes beside llama.cpp's type of the same bytes per weight.
+    private static void PrintComparison(List<BenchRow> ours, List<BenchRow> theirs, int promptTokens, int newTokens, int runs, int threads)
+    {
+        Console.WriteLine($"\nCPU: {CpuFlags.Describe()}; {threads} threads; prompt {promptTokens} tokens, {newTokens} new tokens, batch 1, median of {runs}");
+        Console.WriteLine($"{"ours",-10}{"first token",12}{"ms/token",10}{$"{newTokens} tokens",12}   {"llama.cpp",-10}{"first token",12}{"ms/token",10}{$"{newTokens} tokens",12}");
+        foreach (var (dtype, type) in LlamaCppBenchmark.Pairs)
+        {
+            var mine = ours.FirstOrDefault(r => r.Dtype == dtype.ToString() && r.Result.Batch == 1)?.Result;
+            var t = theirs.FirstOrDefault(r => r.Dtype == type.Name)?.Result;
+            if (mine is null && t is null) continue;
+            Console.WriteLine($"{dtype,-10}{Cell(mine?.FirstTokenMs, "ms"),12}{Cell(mine?.PerTokenMs, ""),10}{Cell(mine?.TotalSeconds, "s"),12}   " +
+                              $"{type.Name.ToUpperInvariant(),-10}{Cell(t?.FirstTokenMs, "ms"),12}{Cell(t?.PerTokenMs, ""),10}{Cell(t?.TotalSeconds, "s"),12}");
+        }
     }
 
     private static string Cell(double? value, string unit) => value is null ? "—" : unit switch

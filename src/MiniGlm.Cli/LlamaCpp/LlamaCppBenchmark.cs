@@ -10,33 +10,38 @@ namespace MiniGlm.Cli.LlamaCpp;
 /// process, timed as GenerationBenchmark times us: the same random prompt, the same number of new tokens, the
 /// same window slide at block_size (the newest half is prefilled again), median of the runs. llama.cpp's next
 /// token is the argmax of its logits (ours is sampled; either costs microseconds against a decode step).
-public static class LlamaCppBenchmark
+/// The files are exported first, so each llama.cpp timing can run right after ours of the same bytes per weight
+/// (on a shared machine the load drifts; neighbours in time compare fairly).
+public sealed class LlamaCppBenchmark : IDisposable
 {
     /// Each of our decode dtypes beside the llama.cpp type of the same bytes per weight.
     public static IReadOnlyList<(InferenceDtype Ours, GgufFileType Theirs)> Pairs { get; } =
         [(InferenceDtype.Float32, GgufFileType.F32), (InferenceDtype.BFloat16, GgufFileType.F16), (InferenceDtype.Int8, GgufFileType.Q8_0)];
 
-    /// Exports the checkpoint to every GGUF type (in a temporary directory) and times llama.cpp on each.
-    public static Dictionary<GgufFileType, GenerationBenchResult> Run(string ckpt, int promptTokens, int newTokens, int runs, int threads)
+    private readonly DirectoryInfo work = Directory.CreateTempSubdirectory("miniglm-gguf-");
+    private readonly int blockSize;
+
+    /// Exports the checkpoint to every GGUF type of Pairs, in a temporary directory deleted on Dispose.
+    public LlamaCppBenchmark(string ckpt)
     {
-        var work = Directory.CreateTempSubdirectory("miniglm-gguf-");
         try
         {
-            int block = CheckpointStore.ReadConfig(CheckpointStore.Resolve(ckpt)).Model.BlockSize;
-            var results = new Dictionary<GgufFileType, GenerationBenchResult>();
-            foreach (var (_, type) in Pairs)
-            {
-                var path = Path.Combine(work.FullName, $"model-{type}.gguf");
-                GgufExport.Run(ckpt, path, type, force: false);
-                using var llama = new LlamaCppModel(path, block, threads);
-                var timed = Enumerable.Range(0, runs).Select(_ => RunOnce(llama, promptTokens, newTokens)).OrderBy(r => r.TotalSeconds).ToList();
-                results[type] = timed[runs / 2] with { Runs = runs };
-                File.Delete(path);
-            }
-            return results;
+            blockSize = CheckpointStore.ReadConfig(CheckpointStore.Resolve(ckpt)).Model.BlockSize;
+            foreach (var (_, type) in Pairs) GgufExport.Run(ckpt, PathOf(type), type, force: false);
         }
-        finally { work.Delete(true); }
+        catch { Dispose(); throw; }
     }
+
+    public GenerationBenchResult Run(GgufFileType type, int promptTokens, int newTokens, int runs, int threads)
+    {
+        using var llama = new LlamaCppModel(PathOf(type), blockSize, threads);
+        var timed = Enumerable.Range(0, runs).Select(_ => RunOnce(llama, promptTokens, newTokens)).OrderBy(r => r.TotalSeconds).ToList();
+        return timed[runs / 2] with { Runs = runs };
+    }
+
+    public void Dispose() => work.Delete(true);
+
+    private string PathOf(GgufFileType type) => Path.Combine(work.FullName, $"model-{type}.gguf");
 
     private static GenerationBenchResult RunOnce(LlamaCppModel llama, int promptTokens, int newTokens)
     {
