@@ -18,6 +18,7 @@ public static class Program
         ("chat", "chat with a checkpoint in the terminal", ChatCommand.Run),
         ("serve", "serve checkpoints: chat page, arena and an OpenAI-compatible API", ServeCommand.Run),
         ("bench", "benchmarks: bench generate", BenchCommand.Run),
+        ("export", "a checkpoint for other engines: export --format gguf (llama.cpp, Ollama)", ExportCommand.Run),
         ("eval", "evaluate checkpoints side by side: val loss, QA metrics, report.md/html", EvalCommand.Run),
     ];
 

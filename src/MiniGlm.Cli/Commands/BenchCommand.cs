@@ -1,4 +1,7 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
+using MiniGlm.Checkpoints;
+using MiniGlm.Cli.LlamaCpp;
 using MiniGlm.Generation;
 using MiniGlm.Model;
 using MiniGlm.Tokenization;
@@ -16,11 +19,13 @@ public static class BenchCommand
           Times the training loop on random tokens (default: the seed config): tokens/s, ms per iteration, MFU
           against this process's measured fp32 matmul peak, peak memory. Written to reports/bench-train.json.
           --vocab_size: the tokenizer's vocabulary (50257 = GPT-2; e.g. 8192 for a trained one), padded to a multiple of 64.
-        usage: ./miniglm bench generate [--ckpt DIR | CONFIG.json] [--prompt_tokens 100] [--new_tokens 512] [--dtype int8|float32|bfloat16|all] [--threads N] [--runs 3] [--out FILE]
+        usage: ./miniglm bench generate [--ckpt DIR | CONFIG.json] [--prompt_tokens 100] [--new_tokens 512] [--dtype int8|float32|bfloat16|all] [--threads N] [--runs 3] [--compare llama.cpp] [--out FILE]
           Times generation (KV cache) for batch 1 and batch 4: time to first token, ms per token, tokens/s; each
           figure is from the run of median total time out of --runs.
           Without --ckpt, a model of the config's shape (default: the seed's 6×512) with random weights is timed.
           --threads defaults to every core; on a busy shared machine 1 can decode faster (no waits on a descheduled peer).
+          --compare llama.cpp: also exports the model to GGUF f32, f16 and q8_0 and times llama.cpp (LLamaSharp 0.30)
+          on them in the same run, batch 1, printed beside our fp32, bf16 and int8 with the CPU's flags.
           Results are printed and written as JSON to --out (default reports/bench-generate.json).
         """;
 
@@ -62,6 +67,8 @@ public static class BenchCommand
         var dtypes = (cl.Get("dtype") ?? "all") is "all" ? Enum.GetValues<InferenceDtype>() : [SamplingArgs.ParseDtype(cl.Get("dtype")!)];
         var outPath = cl.Get("out") ?? Path.Combine("reports", "bench-generate.json");
         int threads = cl.Int("threads", Environment.ProcessorCount, min: 1), runs = cl.Int("runs", 3, min: 1);
+        var compare = cl.Get("compare");
+        if (compare is not (null or "llama.cpp")) throw new MiniGlmException($"--compare: only llama.cpp can be compared, got '{compare}'");
         cl.RejectUnknown("bench");
         TorchRuntime.PassiveThreadWait();
         torch.set_num_threads(threads);
@@ -71,7 +78,9 @@ public static class BenchCommand
         var tokenizer = loaded?.Tokenizer ?? TextTokenizer.Load(TokenizerSpec.Gpt2);
         Console.WriteLine($"model: {(ckpt ?? configFile ?? "seed config, random weights")}, {model.ParameterCount() / 1e6:F2}M parameters, " +
                           $"block_size {model.Config.BlockSize}, {torch.get_num_threads()} threads");
-        var results = new List<object>();
+        var results = new List<BenchRow>();
+        var llamaCppResults = new List<BenchRow>();
+        using var llamaCpp = compare is null ? null : ExportForLlamaCpp(loaded?.Path, model, tokenizer);
         foreach (var dtype in dtypes)
         {
             model.SetInferenceDtype(dtype);
@@ -82,17 +91,62 @@ public static class BenchCommand
                 var r = GenerationBenchmark.Run(generator, promptTokens, newTokens, batch, runs);
                 Console.WriteLine($"{dtype,-9} batch {batch}: first token {r.FirstTokenMs:F0} ms, {r.PerTokenMs:F1} ms/token, " +
                                   $"{r.TokensPerSec:F1} tokens/s per sequence, {r.NewTokens} tokens in {r.TotalSeconds:F2} s");
-                results.Add(new { dtype = dtype.ToString(), result = r });
+                results.Add(new BenchRow(dtype.ToString(), r));
+                if (llamaCpp is null || batch != 1) continue;
+                var type = LlamaCppBenchmark.Pairs.First(p => p.Ours == dtype).Theirs;
+                var t = llamaCpp.Run(type, promptTokens, newTokens, runs, threads);
+                Console.WriteLine($"{"llama.cpp " + type.Name.ToUpperInvariant(),-14} batch 1: first token {t.FirstTokenMs:F0} ms, {t.PerTokenMs:F1} ms/token, {t.NewTokens} tokens in {t.TotalSeconds:F2} s");
+                llamaCppResults.Add(new BenchRow(type.Name, t));
             }
         }
         model.SetInferenceDtype(InferenceDtype.Float32);
+        if (llamaCpp is not null) PrintComparison(results, llamaCppResults, promptTokens, newTokens, runs, threads);
+        var llamaCppRows = llamaCpp is null ? null : llamaCppResults;
         AtomicFile.WriteAllText(outPath, JsonSerializer.Serialize(new
         {
             model = ckpt ?? configFile ?? "seed", parameters = model.ParameterCount(), threads = torch.get_num_threads(),
-            date = DateTime.UtcNow.ToString("O"), results,
+            date = DateTime.UtcNow.ToString("O"), cpu = CpuFlags.Describe(), results, llama_cpp = llamaCppRows,
         }, new JsonSerializerOptions { WriteIndented = true }));
         Console.WriteLine($"written {outPath}");
         if (loaded is null) model.Dispose();
         return 0;
     }
+
+    private sealed record BenchRow([property: JsonPropertyName("dtype")] string Dtype, [property: JsonPropertyName("result")] GenerationBenchResult Result);
+
+    /// The model as GGUF files for llama.cpp (a random model is saved to a temporary checkpoint first). Call
+    /// before any SetInferenceDtype: the export reads the fp32 weights.
+    private static LlamaCppBenchmark ExportForLlamaCpp(string? ckpt, GptModel model, TextTokenizer tokenizer)
+    {
+        Console.WriteLine("llama.cpp: exporting the model to GGUF f32, f16 and q8_0…");
+        if (ckpt is not null) return new LlamaCppBenchmark(ckpt);
+        var work = Directory.CreateTempSubdirectory("miniglm-bench-");
+        try
+        {
+            var dir = Path.Combine(work.FullName, "model");
+            CheckpointStore.Save(dir, model, new CheckpointConfig { Model = model.Config, Tokenizer = tokenizer.Spec, Train = new TrainConfig() }, new TrainerState(), null);
+            return new LlamaCppBenchmark(dir);
+        }
+        finally { work.Delete(true); }
+    }
+
+    /// Batch 1, each of our dtypes beside llama.cpp's type of the same bytes per weight.
+    private static void PrintComparison(List<BenchRow> ours, List<BenchRow> theirs, int promptTokens, int newTokens, int runs, int threads)
+    {
+        Console.WriteLine($"\nCPU: {CpuFlags.Describe()}; {threads} threads; prompt {promptTokens} tokens, {newTokens} new tokens, batch 1, median of {runs}");
+        Console.WriteLine($"{"ours",-10}{"first token",12}{"ms/token",10}{$"{newTokens} tokens",12}   {"llama.cpp",-10}{"first token",12}{"ms/token",10}{$"{newTokens} tokens",12}");
+        foreach (var (dtype, type) in LlamaCppBenchmark.Pairs)
+        {
+            var mine = ours.FirstOrDefault(r => r.Dtype == dtype.ToString() && r.Result.Batch == 1)?.Result;
+            var t = theirs.FirstOrDefault(r => r.Dtype == type.Name)?.Result;
+            if (mine is null && t is null) continue;
+            Console.WriteLine($"{dtype,-10}{Cell(mine?.FirstTokenMs, "ms"),12}{Cell(mine?.PerTokenMs, ""),10}{Cell(mine?.TotalSeconds, "s"),12}   " +
+                              $"{type.Name.ToUpperInvariant(),-10}{Cell(t?.FirstTokenMs, "ms"),12}{Cell(t?.PerTokenMs, ""),10}{Cell(t?.TotalSeconds, "s"),12}");
+        }
+    }
+
+    private static string Cell(double? value, string unit) => value is null ? "—" : unit switch
+    {
+        "ms" => $"{value:F0} ms", "s" => $"{value:F2} s", _ => $"{value:F2}",
+    };
 }

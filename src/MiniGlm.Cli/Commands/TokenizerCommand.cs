@@ -12,8 +12,9 @@ public static class TokenizerCommand
           in tiktoken's format. --vocab_size counts every id, the 4 reserved special tokens (<|endoftext|>,
           <|system|>, <|user|>, <|assistant|>) included; at most 65536. --max_chars trains on the first N characters (e.g. 20e6).
           Use it with: ./miniglm prepare --tokenizer FILE.tiktoken …
-        usage: ./miniglm tokenizer stats --input PATH [PATH …] [--tokenizer gpt2|FILE|DIR] [--out FILE.json]
+        usage: ./miniglm tokenizer stats --input PATH [PATH …] [--tokenizer gpt2|FILE|DIR] [--out FILE.json] [--compare llama.cpp [--max_chars N]]
           Tokens per character, bytes per token and a round-trip check (decode(encode(text)) == text).
+          --compare llama.cpp: instead, how many ids llama.cpp's tokenizer (our GGUF export) makes differently, line by line.
         """;
 
     public static int Run(CommandLine cl)
@@ -47,6 +48,7 @@ public static class TokenizerCommand
     {
         var tokenizer = TokenizerArg.Load(cl.Get("tokenizer"));
         var outPath = cl.Get("out");
+        if (cl.Get("compare") is { } compare) return CompareWithLlamaCpp(cl, compare, tokenizer, inputs, outPath);
         cl.RejectUnknown("tokenizer");
         var r = TokenizerStats.Measure(tokenizer, CorpusSources.Expand(inputs));
         Console.WriteLine($"{r.Tokenizer}, {r.VocabSize:N0} ids: {r.Chars:N0} characters → {r.Tokens:N0} tokens, " +
@@ -54,5 +56,18 @@ public static class TokenizerCommand
                           (r.RoundTripFailures == 0 ? "exact" : $"FAILED in {r.RoundTripFailures} block(s)") + $"; {r.Seconds:F1} s");
         if (outPath is not null) AtomicFile.WriteAllText(outPath, JsonSerializer.Serialize(r, new JsonSerializerOptions { WriteIndented = true }));
         return r.RoundTripFailures == 0 ? 0 : 1;
+    }
+
+    private static int CompareWithLlamaCpp(CommandLine cl, string compare, TextTokenizer tokenizer, List<string> inputs, string? outPath)
+    {
+        if (compare != "llama.cpp") throw new MiniGlmException($"--compare: only llama.cpp can be compared, got '{compare}'");
+        long maxChars = (long)cl.Double("max_chars", 0);
+        cl.RejectUnknown("tokenizer");
+        var r = Cli.LlamaCpp.LlamaCppTokenizerComparison.Run(tokenizer, CorpusSources.Expand(inputs), maxChars);
+        Console.WriteLine($"{tokenizer.Spec} against llama.cpp (pre-tokenizer {r.PreTokenizer}): {r.Lines:N0} lines, {r.Chars:N0} characters; " +
+                          $"ours {r.OurIds:N0} ids, llama.cpp {r.TheirIds:N0}; {r.LinesDiffering:N0} lines ({100.0 * r.LinesDiffering / Math.Max(1, r.Lines):F2} %) " +
+                          $"tokenized differently, {r.OurIdsUnmatched:N0} of our ids ({100.0 * r.OurIdsUnmatched / Math.Max(1, r.OurIds):F2} %) not matched");
+        if (outPath is not null) AtomicFile.WriteAllText(outPath, JsonSerializer.Serialize(r, new JsonSerializerOptions { WriteIndented = true }));
+        return 0;
     }
 }

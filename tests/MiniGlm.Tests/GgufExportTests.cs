@@ -1,0 +1,189 @@
+using MiniGlm.Checkpoints;
+using MiniGlm.Cli.LlamaCpp;
+using MiniGlm.Generation;
+using MiniGlm.Interop;
+using MiniGlm.Interop.Gguf;
+using MiniGlm.Model;
+using MiniGlm.Tokenization;
+using MiniGlm.Training;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace MiniGlm.Tests;
+
+/// Export to GGUF, checked by llama.cpp itself: it loads the file, its greedy continuation equals ours and its
+/// logits are close, for GPT-2's tokenizer and a trained one.
+public class GgufExportTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly TempDir dir = new();
+
+    public void Dispose() => dir.Dispose();
+
+    private const string Poem = "床前明月光，疑是地上霜。\n举头望明月，低头思故乡。\n春眠不觉晓，处处闻啼鸟。\n夜来风雨声，花落知多少。\n" +
+                                "The moon is bright tonight; isn't it? 1234 apples, 56 pears.\n";
+
+    /// A tiny model trained for a few dozen steps on the poems, so its next-token choices are clear-cut.
+    private string TrainTiny(bool trainedTokenizer)
+    {
+        var corpus = dir.Write("corpus/poems.txt", string.Concat(Enumerable.Repeat(Poem, 40)));
+        var prepare = new List<string> { "prepare", "--input", corpus, "--out", dir["data"] };
+        if (trainedTokenizer)
+        {
+            var r = Cli.Run("tokenizer", "train", "--input", Path.GetDirectoryName(corpus)!, "--vocab_size", "300", "--out", dir["tok.tiktoken"]);
+            Assert.True(r.Code == 0, r.Err);
+            prepare.AddRange(["--tokenizer", dir["tok.tiktoken"]]);
+        }
+        var p = Cli.Run([.. prepare]);
+        Assert.True(p.Code == 0, p.Err);
+        new Trainer(TinyTraining.Config(dir["data"], dir["run"], 48, ("max_iters", "30"), ("eval_interval", "30"), ("eval_iters", "1"),
+            ("batch_size", "4"), ("dropout", "0.0"))).Run();
+        return CheckpointStore.Resolve(dir["run"]);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Llama_cpp_continues_greedily_as_we_do(bool trainedTokenizer)
+    {
+        var ckpt = TrainTiny(trainedTokenizer);
+        var (model, config) = CheckpointStore.LoadModel(ckpt, dropout: 0);
+        using var _ = model;
+        model.eval();
+        var tokenizer = TextTokenizer.Load(config.Tokenizer);
+        var prompt = tokenizer.Encode("床前明月光，").ToList();
+        const int steps = 20;
+        var (ours, ourLogits) = Greedy(prompt, steps, ids => OurLogits(model, ids, tokenizer.VocabSize));
+
+        foreach (var (dtype, tolerance) in new[] { (GgufFileType.F32, 2e-3), (GgufFileType.F16, 0.05), (GgufFileType.Q8_0, 0.1) })
+        {
+            var gguf = dir[$"model-{dtype}.gguf"];
+            var r = Cli.Run("export", "--ckpt", dir["run"], "--format", "gguf", "--out", gguf, "--dtype", dtype.Name);
+            Assert.True(r.Code == 0, r.Err);
+            using var llama = new LlamaCppModel(gguf, model.Config.BlockSize);
+            Assert.Equal(tokenizer.VocabSize, llama.VocabSize);
+            Assert.Equal("gpt2", llama.Metadata["general.architecture"]);
+            var (theirs, theirLogits) = Greedy(prompt, steps, ids => ids.Count == prompt.Count ? llama.Feed(ids) : llama.Feed([ids[^1]]));
+            double maxDiff = ourLogits.Zip(theirLogits, (a, b) => a.Zip(b, (x, y) => (double)Math.Abs(x - y)).Max()).Max();
+            double range = ourLogits.Max(l => l.Max() - l.Min());
+            output.WriteLine($"{(trainedTokenizer ? "trained" : "gpt2")} {dtype}: greedy equal {ours.SequenceEqual(theirs)}, max |Δlogit| {maxDiff:G3} (logit range {range:F1})");
+            Assert.True(maxDiff < tolerance * range, $"{dtype}: max |Δlogit| {maxDiff} against a logit range of {range}");
+            if (dtype == GgufFileType.F32) Assert.Equal(ours, theirs);
+            else Assert.Equal(ours[0], theirs[0]);
+        }
+    }
+
+    /// Greedy continuation: each step's logits (over the tokenizer's ids) and the argmax appended.
+    private static (List<int> Ids, List<float[]> Logits) Greedy(List<int> prompt, int steps, Func<List<int>, float[]> logitsOf)
+    {
+        var ids = new List<int>(prompt);
+        var all = new List<float[]>();
+        for (int i = 0; i < steps; i++)
+        {
+            var logits = logitsOf(ids);
+            all.Add(logits);
+            ids.Add(Array.IndexOf(logits, logits.Max()));
+        }
+        return (ids.Skip(prompt.Count).ToList(), all);
+    }
+
+    private static float[] OurLogits(GptModel model, List<int> ids, int vocab)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var logits = model.forward(tensor(ids.Select(i => (long)i).ToArray()).unsqueeze(0));
+        return logits[0, -1].narrow(0, 0, vocab).data<float>().ToArray();
+    }
+
+    [Fact]
+    public void A_model_with_biases_gives_llama_cpp_the_same_logits()
+    {
+        manual_seed(5);
+        using var model = new GptModel(new GptConfig { NLayer = 2, NHead = 2, NEmbd = 32, BlockSize = 16, VocabSize = 50304, Bias = true });
+        using (no_grad())
+            foreach (var (name, p) in model.named_parameters())
+                if (name.EndsWith(".bias")) p.copy_(randn_like(p) * 0.5); // biases start at zero: make them count
+        model.eval();
+        var ckpt = dir["biased"];
+        CheckpointStore.Save(ckpt, model, new CheckpointConfig { Model = model.Config, Tokenizer = TokenizerSpec.Gpt2, Train = new TrainConfig() }, new TrainerState(), null);
+        var gguf = dir["biased.gguf"];
+        var r = Cli.Run("export", "--ckpt", ckpt, "--format", "gguf", "--out", gguf, "--dtype", "f32");
+        Assert.True(r.Code == 0, r.Err);
+        var prompt = new List<int> { 464, 3290, 318, 6016, 13 };
+        var ours = OurLogits(model, prompt, 50257);
+        using var llama = new LlamaCppModel(gguf, 16);
+        var theirs = llama.Feed(prompt);
+        double maxDiff = ours.Zip(theirs, (a, b) => (double)Math.Abs(a - b)).Max();
+        Assert.True(maxDiff < 2e-3 * (ours.Max() - ours.Min()), $"max |Δlogit| {maxDiff}");
+    }
+
+    [Fact]
+    public void Llama_cpp_tokenizes_as_we_do_with_gpt2_and_the_difference_of_a_trained_tokenizer_is_counted()
+    {
+        var corpus = dir.Write("corpus/poems.txt", string.Concat(Enumerable.Repeat(Poem, 20)));
+        var r = Cli.Run("tokenizer", "stats", "--input", corpus, "--compare", "llama.cpp", "--out", dir["gpt2.json"]);
+        Assert.True(r.Code == 0, r.Err);
+        var gpt2 = System.Text.Json.JsonSerializer.Deserialize<TokenizerComparison>(File.ReadAllText(dir["gpt2.json"]))!;
+        Assert.Equal("gpt-2", gpt2.PreTokenizer);
+        Assert.Equal(100, gpt2.Lines);
+        Assert.Equal(0, gpt2.LinesDiffering);
+        Assert.Equal(gpt2.OurIds, gpt2.TheirIds);
+
+        Assert.Equal(0, Cli.Run("tokenizer", "train", "--input", corpus, "--vocab_size", "300", "--out", dir["tok.tiktoken"]).Code);
+        r = Cli.Run("tokenizer", "stats", "--input", corpus, "--tokenizer", dir["tok.tiktoken"], "--compare", "llama.cpp", "--out", dir["trained.json"]);
+        Assert.True(r.Code == 0, r.Err);
+        var trained = System.Text.Json.JsonSerializer.Deserialize<TokenizerComparison>(File.ReadAllText(dir["trained.json"]))!;
+        Assert.Equal("llama-bpe", trained.PreTokenizer);
+        // The English line is cut the same way; Han lines may merge across our two-character cuts.
+        Assert.True(trained.LinesDiffering < trained.Lines, r.Out);
+        Assert.InRange(trained.OurIdsUnmatched, 0, trained.OurIds / 4);
+    }
+
+    [Fact]
+    public void The_vocabulary_spells_tokens_as_gpt2_and_recovers_its_merges()
+    {
+        var vocab = GgufVocab.From(TextTokenizer.Load(TokenizerSpec.Gpt2));
+        Assert.Equal(50257, vocab.Tokens.Count);
+        Assert.Equal("Ġthe", vocab.Tokens[262]);
+        Assert.Equal("<|endoftext|>", vocab.Tokens[50256]);
+        Assert.Equal(3, vocab.TokenTypes[50256]);
+        // GPT-2's merges.txt begins "Ġ t", "Ġ a", "h e", "i n", "r e"; it has 50000 merges (256 byte tokens, 1 special).
+        Assert.Equal(["Ġ t", "Ġ a", "h e", "i n", "r e"], vocab.Merges.Take(5));
+        Assert.Equal(50000, vocab.Merges.Count);
+    }
+
+    [Fact]
+    public void The_chat_template_renders_the_checkpoint_prefixes()
+    {
+        var jinja = ChatTemplateJinja.From(ChatTemplate.Seed);
+        Assert.Contains("'问：' + message['content'] + '\\n答：'", jinja);
+        Assert.Contains("message['content'] + '<|endoftext|>'", jinja);
+    }
+
+    [Fact]
+    public void Refuses_an_existing_output_without_force_and_a_missing_checkpoint()
+    {
+        var ckpt = TinyCheckpoint.Create(dir["ckpt"], ChatTemplate.Seed);
+        var outPath = dir.Write("out.gguf", "keep me");
+        var r = Cli.Run("export", "--ckpt", ckpt, "--format", "gguf", "--out", outPath);
+        Assert.Equal(1, r.Code);
+        Assert.Contains("already exists (pass --force", r.Err);
+        Assert.Equal("keep me", File.ReadAllText(outPath));
+
+        r = Cli.Run("export", "--ckpt", ckpt, "--format", "gguf", "--out", outPath, "--force", "--dtype", "q8_0");
+        Assert.True(r.Code == 0, r.Err);
+        using (var llama = new LlamaCppModel(outPath, 32))
+        {
+            Assert.Equal(50257, llama.VocabSize);
+            Assert.Contains("问：", llama.Metadata["tokenizer.chat_template"]);
+        }
+        Assert.Empty(Directory.GetFiles(dir.Path, "out.gguf.tmp-*"));
+
+        r = Cli.Run("export", "--ckpt", dir["nothing"], "--format", "gguf", "--out", dir["x.gguf"]);
+        Assert.Equal(1, r.Code);
+        Assert.Contains("no such checkpoint", r.Err);
+        r = Cli.Run("export", "--ckpt", ckpt, "--format", "gguf", "--out", dir["x.gguf"], "--dtype", "q4");
+        Assert.Equal(1, r.Code);
+        Assert.Contains("--dtype must be one of f32, f16, q8_0", r.Err);
+        Assert.False(File.Exists(dir["x.gguf"]));
+    }
+}
