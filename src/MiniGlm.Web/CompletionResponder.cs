@@ -11,22 +11,30 @@ public static class CompletionResponder
 {
     public enum Kind { Chat, Text }
 
-    public static async Task<IResult> Respond(HttpContext ctx, ModelWorker worker, GenerationRequest request, Kind kind,
-        bool stream, bool includeUsage, string shownModel)
+    /// What the caller learns about an answer once it is sent: its finish reason (stop, length, cancelled, error).
+    public delegate void Finished(string reason);
+
+    /// Takes a place in the model's queue first (429 when full), then builds the request (the prompt's encoding is
+    /// the heavy part of that) and answers. Usage is left out when includeUsage is null (arena sides: counts and
+    /// timing would tell the models apart).
+    public static async Task<IResult> Serve(HttpContext ctx, ModelWorker worker, string shownModel, Kind kind, ApiRequest r,
+        Func<GenerationRequest> build, bool? includeUsage, Finished? finished = null)
     {
+        using var slot = worker.TryReserve();
+        if (slot is null) return OpenAiError.QueueFull(ctx, shownModel);
+        var request = build();
         // The generation stops when the client leaves, when the server shuts down (Ctrl-C must not wait for
         // answers), and whenever this handler ends early (a failed write can end it before the abort is seen).
         var stopping = ctx.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, stopping);
-        try { return await Answer(ctx, worker, request, kind, stream, includeUsage, shownModel, cancel.Token); }
+        var updates = slot.Enqueue(request, cancel.Token);
+        try { return await Answer(ctx, updates, request, kind, r.Stream == true, includeUsage, shownModel, finished ?? (_ => { })); }
         finally { cancel.Cancel(); }
     }
 
-    private static async Task<IResult> Answer(HttpContext ctx, ModelWorker worker, GenerationRequest request, Kind kind,
-        bool stream, bool includeUsage, string shownModel, CancellationToken cancel)
+    private static async Task<IResult> Answer(HttpContext ctx, ChannelReader<GenerationUpdate> updates, GenerationRequest request, Kind kind,
+        bool stream, bool? includeUsage, string shownModel, Finished finished)
     {
-        var updates = worker.TryEnqueue(request, cancel);
-        if (updates is null) return OpenAiError.QueueFull(ctx, shownModel);
         var id = (kind == Kind.Chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N")[..24];
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var clock = Stopwatch.StartNew();
@@ -37,7 +45,8 @@ public static class CompletionResponder
             GenerationUpdate last = new("", 0);
             try { await foreach (var u in updates.ReadAllAsync(ctx.RequestAborted)) { text.Append(u.Text); last = u; } }
             catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested) { return Results.Empty; } // the client left
-            var usage = Usage(promptTokens, last.CompletionTokens, clock.Elapsed.TotalSeconds);
+            finished(last.FinishReason ?? "error");
+            var usage = includeUsage is null ? null : Usage(promptTokens, last.CompletionTokens, clock.Elapsed.TotalSeconds);
             var finish = Finish(last.FinishReason);
             object choice = kind == Kind.Chat
                 ? new { index = 0, message = new { role = "assistant", content = text.ToString() }, finish_reason = finish, logprobs = (object?)null }
@@ -72,7 +81,8 @@ public static class CompletionResponder
                 if (u.Text.Length > 0) await Send(new { content = u.Text }, u.Text, null);
                 if (u.FinishReason is null) continue;
                 await Send(new { }, "", Finish(u.FinishReason));
-                if (includeUsage) await Send(null, null, null, Usage(promptTokens, u.CompletionTokens, clock.Elapsed.TotalSeconds), noChoices: true);
+                finished(u.FinishReason);
+                if (includeUsage == true) await Send(null, null, null, Usage(promptTokens, u.CompletionTokens, clock.Elapsed.TotalSeconds), noChoices: true);
             }
             await ctx.Response.WriteAsync("data: [DONE]\n\n", ctx.RequestAborted);
         }
@@ -80,8 +90,9 @@ public static class CompletionResponder
         return Results.Empty;
     }
 
-    /// A cancelled answer can only be seen by a client that stopped reading a stream; "stop" is OpenAI's nearest.
-    private static string Finish(string? reason) => reason == "length" ? "length" : "stop";
+    /// OpenAI's reasons are stop and length; an answer cut short because the client pressed Stop or the server is
+    /// shutting down reports "abort", as vLLM does, so it is never mistaken for a complete answer.
+    private static string Finish(string? reason) => reason switch { "length" => "length", "stop" => "stop", _ => "abort" };
 
     /// OpenAI's usage counts, plus the generation time so a client can show tokens/s.
     private static object Usage(int prompt, int completion, double seconds) => new

@@ -23,10 +23,8 @@ public static class OpenAiEndpoints
             var r = await CompletionRequest.Read(ctx);
             var worker = pool.Find(r.Model);
             if (worker is null) return UnknownModel(r.Model!, pool);
-            var prompt = ChatPrompt.Chat(worker.Model.Tokenizer, worker.Template, CompletionRequest.Messages(r));
-            var request = CompletionRequest.Build(r, prompt, worker, options);
-            return await CompletionResponder.Respond(ctx, worker, request, CompletionResponder.Kind.Chat, r.Stream == true,
-                r.StreamOptions?.IncludeUsage == true, worker.Name);
+            return await CompletionResponder.Serve(ctx, worker, worker.Name, CompletionResponder.Kind.Chat, r, () => CompletionRequest.Build(r,
+                ChatPrompt.Chat(worker.Model.Tokenizer, worker.Template, CompletionRequest.Messages(r)), worker, options), r.StreamOptions?.IncludeUsage == true);
         });
 
         app.MapPost("/v1/completions", async (HttpContext ctx) =>
@@ -34,10 +32,8 @@ public static class OpenAiEndpoints
             var r = await CompletionRequest.Read(ctx);
             var worker = pool.Find(r.Model);
             if (worker is null) return UnknownModel(r.Model!, pool);
-            var prompt = ChatPrompt.Completion(worker.Model.Tokenizer, CompletionRequest.Prompt(r));
-            var request = CompletionRequest.Build(r, prompt, worker, options);
-            return await CompletionResponder.Respond(ctx, worker, request, CompletionResponder.Kind.Text, r.Stream == true,
-                r.StreamOptions?.IncludeUsage == true, worker.Name);
+            return await CompletionResponder.Serve(ctx, worker, worker.Name, CompletionResponder.Kind.Text, r, () => CompletionRequest.Build(r,
+                ChatPrompt.Completion(worker.Model.Tokenizer, CompletionRequest.Prompt(r)), worker, options), r.StreamOptions?.IncludeUsage == true);
         });
     }
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace MiniGlm.Tokenization;
@@ -20,29 +21,29 @@ internal sealed class RankMerger
     }
 
     /// Appends the ids of one pre-token.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Encode(ReadOnlySpan<char> piece, List<int> ids)
     {
         var utf8 = new byte[Encoding.UTF8.GetByteCount(piece)];
         Encoding.UTF8.GetBytes(piece, utf8);
         var bytes = Encoding.Latin1.GetString(utf8);
         if (ranks.TryGetValue(bytes, out var whole)) { ids.Add(whole); return; }
+        // Parts are linked by their start offsets: next[i] is where the part starting at i ends. The heap holds each
+        // part that can join the next one, keyed by the rank of the joined bytes.
         int n = bytes.Length;
-        // Parts are linked by their start offsets; next[i] is where part i ends. pairRank[i] is the rank of part i
-        // joined with the next part (int.MaxValue: not a token, or no next part).
         var next = new int[n];
         var prev = new int[n];
-        var pairRank = new int[n];
-        var heap = new PriorityQueue<int, long>(n);
         for (int i = 0; i < n; i++) { next[i] = i + 1; prev[i] = i - 1; }
-        for (int i = 0; i < n; i++) Rerank(i);
-        while (heap.TryDequeue(out int left, out long key))
+        var heap = new PartHeap(n);
+        for (int i = 0; i + 1 < n; i++)
+            if (ranks.TryGetValue(bytes.AsSpan(i, 2), out var r)) heap.Add(i, r);
+        heap.Build();
+        while (heap.Count > 0)
         {
-            // Entries are never removed, only outdated: skip one whose rank is no longer the part's rank.
-            if (next[left] == -1 || pairRank[left] == int.MaxValue || (int)(key >> 32) != pairRank[left]) continue;
-            int right = next[left];
+            int left = heap.PopMin(), right = next[left];
+            heap.Remove(right);
             next[left] = next[right];
-            if (next[right] < n) prev[next[right]] = left;
-            next[right] = -1;
+            if (next[left] < n) prev[next[left]] = left;
             Rerank(left);
             if (prev[left] >= 0) Rerank(prev[left]);
         }
@@ -53,8 +54,89 @@ internal sealed class RankMerger
         void Rerank(int part)
         {
             int mid = next[part];
-            pairRank[part] = mid < n && ranks.TryGetValue(bytes.AsSpan(part, next[mid] - part), out var r) ? r : int.MaxValue;
-            if (pairRank[part] != int.MaxValue) heap.Enqueue(part, ((long)pairRank[part] << 32) | (uint)part);
+            if (mid < n && ranks.TryGetValue(bytes.AsSpan(part, next[mid] - part), out var r)) heap.Set(part, r);
+            else heap.Remove(part);
         }
+    }
+
+    /// A binary min-heap of parts keyed by (rank, start): the lowest rank first, the leftmost on a tie. Each part is
+    /// in it at most once and its key can change, so no outdated entries pile up.
+    private sealed class PartHeap(int n)
+    {
+        private readonly long[] keys = new long[n];
+        private readonly int[] index = Enumerable.Repeat(-1, n).ToArray(); // part → slot, -1 if absent
+
+        public int Count { get; private set; }
+
+        private static long Key(int part, int rank) => ((long)rank << 32) | (uint)part;
+
+        /// Adds without ordering; call Build before anything else.
+        public void Add(int part, int rank) { keys[Count] = Key(part, rank); index[part] = Count++; }
+
+        public void Build() { for (int i = Count / 2 - 1; i >= 0; i--) Down(i); }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public int PopMin()
+        {
+            int part = (int)(uint)keys[0];
+            Remove(part);
+            return part;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Set(int part, int rank)
+        {
+            long key = Key(part, rank);
+            int i = index[part];
+            if (i < 0) { i = Count++; index[part] = i; keys[i] = key; Up(i); return; }
+            long old = keys[i];
+            keys[i] = key;
+            if (key < old) Up(i); else Down(i);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Remove(int part)
+        {
+            int i = index[part];
+            if (i < 0) return;
+            index[part] = -1;
+            if (--Count == i) return;
+            long old = keys[i], last = keys[Count];
+            keys[i] = last;
+            index[(int)(uint)last] = i;
+            if (last < old) Up(i); else Down(i);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void Up(int i)
+        {
+            long key = keys[i];
+            while (i > 0)
+            {
+                int parent = (i - 1) >> 1;
+                if (keys[parent] <= key) break;
+                Place(i, keys[parent]);
+                i = parent;
+            }
+            Place(i, key);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void Down(int i)
+        {
+            long key = keys[i];
+            while (true)
+            {
+                int child = 2 * i + 1;
+                if (child >= Count) break;
+                if (child + 1 < Count && keys[child + 1] < keys[child]) child++;
+                if (key <= keys[child]) break;
+                Place(i, keys[child]);
+                i = child;
+            }
+            Place(i, key);
+        }
+
+        private void Place(int i, long key) { keys[i] = key; index[(int)(uint)key] = i; }
     }
 }
