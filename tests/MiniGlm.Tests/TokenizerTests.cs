@@ -63,4 +63,15 @@ public class TokenizerTests
             Assert.Equal(text, gpt2.Decode(ids));
         }
     }
+
+    [Fact]
+    public void A_trained_tokenizer_spec_without_its_sha256_is_refused_naming_the_hash_to_add()
+    {
+        using var dir = new TempDir();
+        TiktokenFile.Write(dir["tok.tiktoken"], BpeTrainer.Train(new Dictionary<string, long> { ["ab"] = 3 }, 257));
+        var spec = TiktokenFile.Describe(dir["tok.tiktoken"]);
+        var e = Assert.Throws<MiniGlmException>(() => TextTokenizer.Load(spec with { Sha256 = null }));
+        Assert.Contains($"\"sha256\": \"{spec.Sha256}\"", e.Message);
+        Assert.Equal(257 + TiktokenFile.ReservedSpecials.Count, TextTokenizer.Load(spec).VocabSize);
+    }
 }
