@@ -33,7 +33,7 @@ public static class ArenaEndpoints
             var messages = CompletionRequest.Messages(asked);
             // The server decides how battles are sampled: a client choosing greedy decoding or a seed could
             // recognise a model by its answer elsewhere.
-            var r = new ApiRequest { Messages = asked.Messages, Stream = asked.Stream };
+            var r = new ApiRequest { Messages = asked.Messages, Stream = asked.Stream, StreamOptions = asked.StreamOptions };
             var conversation = Convert.ToHexString(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(messages)));
             var prompt = messages.LastOrDefault(m => m.Role == "user")?.Content ?? "";
             return await CompletionResponder.Serve(ctx, worker, side.ToUpperInvariant(), CompletionResponder.Kind.Chat, r, () =>
@@ -41,7 +41,7 @@ public static class ArenaEndpoints
                 var request = CompletionRequest.Build(r, ChatPrompt.Chat(worker.Model.Tokenizer, worker.Template, messages), worker, options);
                 battle.Answering(side, conversation, prompt);
                 return request;
-            }, includeUsage: null, finished: reason => battle.Answered(side, conversation, reason));
+            }, anonymous: true, finished: reason => battle.Answered(side, conversation, reason));
         });
 
         app.MapPost("/arena/battles/{id}/vote", async (HttpContext ctx, string id) =>

@@ -15,10 +15,10 @@ public static class CompletionResponder
     public delegate void Finished(string reason);
 
     /// Takes a place in the model's queue first (429 when full), then builds the request (the prompt's encoding is
-    /// the heavy part of that) and answers. Usage is left out when includeUsage is null (arena sides: counts and
-    /// timing would tell the models apart).
+    /// the heavy part of that) and answers. An anonymous answer (an arena side) gives no prompt token count: it
+    /// depends on the hidden model's tokenizer and would name it.
     public static async Task<IResult> Serve(HttpContext ctx, ModelWorker worker, string shownModel, Kind kind, ApiRequest r,
-        Func<GenerationRequest> build, bool? includeUsage, Finished? finished = null)
+        Func<GenerationRequest> build, bool anonymous = false, Finished? finished = null)
     {
         using var slot = worker.TryReserve();
         if (slot is null) return OpenAiError.QueueFull(ctx, shownModel);
@@ -28,17 +28,20 @@ public static class CompletionResponder
         var stopping = ctx.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, stopping);
         var updates = slot.Enqueue(request, cancel.Token);
-        try { return await Answer(ctx, updates, request, kind, r.Stream == true, includeUsage, shownModel, finished ?? (_ => { })); }
+        try
+        {
+            return await Answer(ctx, updates, anonymous ? null : request.Prompt.Count, kind, r.Stream == true, r.StreamOptions?.IncludeUsage == true,
+                shownModel, finished ?? (_ => { }));
+        }
         finally { cancel.Cancel(); }
     }
 
-    private static async Task<IResult> Answer(HttpContext ctx, ChannelReader<GenerationUpdate> updates, GenerationRequest request, Kind kind,
-        bool stream, bool? includeUsage, string shownModel, Finished finished)
+    private static async Task<IResult> Answer(HttpContext ctx, ChannelReader<GenerationUpdate> updates, int? promptTokens, Kind kind,
+        bool stream, bool includeUsage, string shownModel, Finished finished)
     {
         var id = (kind == Kind.Chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N")[..24];
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var clock = Stopwatch.StartNew();
-        int promptTokens = request.Prompt.Count;
         if (!stream)
         {
             var text = new System.Text.StringBuilder();
@@ -46,7 +49,7 @@ public static class CompletionResponder
             try { await foreach (var u in updates.ReadAllAsync(ctx.RequestAborted)) { text.Append(u.Text); last = u; } }
             catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested) { return Results.Empty; } // the client left
             finished(last.FinishReason ?? "error");
-            var usage = includeUsage is null ? null : Usage(promptTokens, last.CompletionTokens, clock.Elapsed.TotalSeconds);
+            var usage = Usage(promptTokens, last.CompletionTokens, clock.Elapsed.TotalSeconds);
             var finish = Finish(last.FinishReason);
             object choice = kind == Kind.Chat
                 ? new { index = 0, message = new { role = "assistant", content = text.ToString() }, finish_reason = finish, logprobs = (object?)null }
@@ -82,7 +85,7 @@ public static class CompletionResponder
                 if (u.FinishReason is null) continue;
                 await Send(new { }, "", Finish(u.FinishReason));
                 finished(u.FinishReason);
-                if (includeUsage == true) await Send(null, null, null, Usage(promptTokens, u.CompletionTokens, clock.Elapsed.TotalSeconds), noChoices: true);
+                if (includeUsage) await Send(null, null, null, Usage(promptTokens, u.CompletionTokens, clock.Elapsed.TotalSeconds), noChoices: true);
             }
             await ctx.Response.WriteAsync("data: [DONE]\n\n", ctx.RequestAborted);
         }
@@ -95,7 +98,7 @@ public static class CompletionResponder
     private static string Finish(string? reason) => reason switch { "length" => "length", "stop" => "stop", _ => "abort" };
 
     /// OpenAI's usage counts, plus the generation time so a client can show tokens/s.
-    private static object Usage(int prompt, int completion, double seconds) => new
+    private static object Usage(int? prompt, int completion, double seconds) => new
     {
         prompt_tokens = prompt, completion_tokens = completion, total_tokens = prompt + completion,
         generation_seconds = Math.Round(seconds, 3),

@@ -24,7 +24,7 @@ public static class OpenAiEndpoints
             var worker = pool.Find(r.Model);
             if (worker is null) return UnknownModel(r.Model!, pool);
             return await CompletionResponder.Serve(ctx, worker, worker.Name, CompletionResponder.Kind.Chat, r, () => CompletionRequest.Build(r,
-                ChatPrompt.Chat(worker.Model.Tokenizer, worker.Template, CompletionRequest.Messages(r)), worker, options), r.StreamOptions?.IncludeUsage == true);
+                ChatPrompt.Chat(worker.Model.Tokenizer, worker.Template, CompletionRequest.Messages(r)), worker, options));
         });
 
         app.MapPost("/v1/completions", async (HttpContext ctx) =>
@@ -33,7 +33,7 @@ public static class OpenAiEndpoints
             var worker = pool.Find(r.Model);
             if (worker is null) return UnknownModel(r.Model!, pool);
             return await CompletionResponder.Serve(ctx, worker, worker.Name, CompletionResponder.Kind.Text, r, () => CompletionRequest.Build(r,
-                ChatPrompt.Completion(worker.Model.Tokenizer, CompletionRequest.Prompt(r)), worker, options), r.StreamOptions?.IncludeUsage == true);
+                ChatPrompt.Completion(worker.Model.Tokenizer, CompletionRequest.Prompt(r)), worker, options));
         });
     }
 

@@ -136,4 +136,25 @@ public class TrainingFaultTests : IDisposable
         Assert.True(clock.Elapsed.TotalSeconds < 5, $"took {clock.Elapsed.TotalSeconds:F1} s to stop");
         Assert.True(result.Cancelled);
     }
+
+    [Fact]
+    public async Task Sigterm_stops_the_train_command_within_seconds_even_during_a_long_evaluation()
+    {
+        var data = Dataset();
+        var run = dir["run"];
+        var output = new List<string>();
+        using var child = StartTrain(Tiny(data, run, ("eval_iters", "100000")), output);
+        // metrics.jsonl is opened just before the loop, whose first step is the (here endless) evaluation.
+        var until = DateTime.UtcNow.AddSeconds(60);
+        while (!File.Exists(Path.Combine(run, MetricsLog.FileName)) && !child.HasExited && DateTime.UtcNow < until) await Task.Delay(20);
+        await Task.Delay(1000);
+        Assert.False(child.HasExited, string.Join("\n", output));
+        var clock = Stopwatch.StartNew();
+        using (var term = Process.Start("kill", ["-TERM", child.Id.ToString()])) await term.WaitForExitAsync();
+        var exited = await Task.WhenAny(child.WaitForExitAsync(), Task.Delay(TimeSpan.FromSeconds(30))) is var t && child.HasExited;
+        if (!exited) child.Kill();
+        Assert.True(exited && clock.Elapsed.TotalSeconds < 5, $"took {clock.Elapsed.TotalSeconds:F1} s:\n{string.Join("\n", output)}");
+        Assert.Equal(0, child.ExitCode);
+        lock (output) Assert.Contains(output, l => l.Contains("stopping"));
+    }
 }
