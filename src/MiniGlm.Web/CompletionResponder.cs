@@ -11,32 +11,44 @@ public static class CompletionResponder
 {
     public enum Kind { Chat, Text }
 
-    public static async Task<IResult> Respond(HttpContext ctx, ModelWorker worker, GenerationRequest request, Kind kind,
-        bool stream, bool includeUsage, string shownModel)
+    /// What the caller learns about an answer once it is sent: its finish reason (stop, length, cancelled, error).
+    public delegate void Finished(string reason);
+
+    /// Takes a place in the model's queue first (429 when full), then builds the request (the prompt's encoding is
+    /// the heavy part of that) and answers. An anonymous answer (an arena side) gives no prompt token count: it
+    /// depends on the hidden model's tokenizer and would name it.
+    public static async Task<IResult> Serve(HttpContext ctx, ModelWorker worker, string shownModel, Kind kind, ApiRequest r,
+        Func<GenerationRequest> build, bool anonymous = false, Finished? finished = null)
     {
+        using var slot = worker.TryReserve();
+        if (slot is null) return OpenAiError.QueueFull(ctx, shownModel);
+        var request = build();
         // The generation stops when the client leaves, when the server shuts down (Ctrl-C must not wait for
         // answers), and whenever this handler ends early (a failed write can end it before the abort is seen).
         var stopping = ctx.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, stopping);
-        try { return await Answer(ctx, worker, request, kind, stream, includeUsage, shownModel, cancel.Token); }
+        var updates = slot.Enqueue(request, cancel.Token);
+        try
+        {
+            return await Answer(ctx, updates, anonymous ? null : request.Prompt.Count, kind, r.Stream == true, r.StreamOptions?.IncludeUsage == true,
+                shownModel, finished ?? (_ => { }));
+        }
         finally { cancel.Cancel(); }
     }
 
-    private static async Task<IResult> Answer(HttpContext ctx, ModelWorker worker, GenerationRequest request, Kind kind,
-        bool stream, bool includeUsage, string shownModel, CancellationToken cancel)
+    private static async Task<IResult> Answer(HttpContext ctx, ChannelReader<GenerationUpdate> updates, int? promptTokens, Kind kind,
+        bool stream, bool includeUsage, string shownModel, Finished finished)
     {
-        var updates = worker.TryEnqueue(request, cancel);
-        if (updates is null) return OpenAiError.QueueFull(ctx, shownModel);
         var id = (kind == Kind.Chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N")[..24];
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var clock = Stopwatch.StartNew();
-        int promptTokens = request.Prompt.Count;
         if (!stream)
         {
             var text = new System.Text.StringBuilder();
             GenerationUpdate last = new("", 0);
             try { await foreach (var u in updates.ReadAllAsync(ctx.RequestAborted)) { text.Append(u.Text); last = u; } }
             catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested) { return Results.Empty; } // the client left
+            finished(last.FinishReason ?? "error");
             var usage = Usage(promptTokens, last.CompletionTokens, clock.Elapsed.TotalSeconds);
             var finish = Finish(last.FinishReason);
             object choice = kind == Kind.Chat
@@ -72,6 +84,7 @@ public static class CompletionResponder
                 if (u.Text.Length > 0) await Send(new { content = u.Text }, u.Text, null);
                 if (u.FinishReason is null) continue;
                 await Send(new { }, "", Finish(u.FinishReason));
+                finished(u.FinishReason);
                 if (includeUsage) await Send(null, null, null, Usage(promptTokens, u.CompletionTokens, clock.Elapsed.TotalSeconds), noChoices: true);
             }
             await ctx.Response.WriteAsync("data: [DONE]\n\n", ctx.RequestAborted);
@@ -80,11 +93,12 @@ public static class CompletionResponder
         return Results.Empty;
     }
 
-    /// A cancelled answer can only be seen by a client that stopped reading a stream; "stop" is OpenAI's nearest.
-    private static string Finish(string? reason) => reason == "length" ? "length" : "stop";
+    /// OpenAI's reasons are stop and length; an answer cut short because the client pressed Stop or the server is
+    /// shutting down reports "abort", as vLLM does, so it is never mistaken for a complete answer.
+    private static string Finish(string? reason) => reason switch { "length" => "length", "stop" => "stop", _ => "abort" };
 
     /// OpenAI's usage counts, plus the generation time so a client can show tokens/s.
-    private static object Usage(int prompt, int completion, double seconds) => new
+    private static object Usage(int? prompt, int completion, double seconds) => new
     {
         prompt_tokens = prompt, completion_tokens = completion, total_tokens = prompt + completion,
         generation_seconds = Math.Round(seconds, 3),

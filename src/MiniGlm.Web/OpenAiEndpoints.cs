@@ -27,10 +27,11 @@ public static class OpenAiEndpoints
             var r = await CompletionRequest.Read(ctx);
             var worker = pool.Find(r.Model);
             if (worker is null) return UnknownModel(r.Model!, pool);
-            var messages = CompletionRequest.Messages(r);
-            var request = CompletionRequest.Build(r, (budget, maxTokens) => ChatPrompt.Chat(budget, messages, maxTokens), worker, options);
-            return await CompletionResponder.Respond(ctx, worker, request, CompletionResponder.Kind.Chat, r.Stream == true,
-                r.StreamOptions?.IncludeUsage == true, worker.Name);
+            return await CompletionResponder.Serve(ctx, worker, worker.Name, CompletionResponder.Kind.Chat, r, () =>
+            {
+                var messages = CompletionRequest.Messages(r);
+                return CompletionRequest.Build(r, (budget, maxTokens) => ChatPrompt.Chat(budget, messages, maxTokens), worker, options);
+            });
         });
 
         app.MapPost("/v1/completions", async (HttpContext ctx) =>
@@ -38,10 +39,11 @@ public static class OpenAiEndpoints
             var r = await CompletionRequest.Read(ctx);
             var worker = pool.Find(r.Model);
             if (worker is null) return UnknownModel(r.Model!, pool);
-            var text = CompletionRequest.Prompt(r);
-            var request = CompletionRequest.Build(r, (budget, maxTokens) => budget.Text(text, maxTokens), worker, options);
-            return await CompletionResponder.Respond(ctx, worker, request, CompletionResponder.Kind.Text, r.Stream == true,
-                r.StreamOptions?.IncludeUsage == true, worker.Name);
+            return await CompletionResponder.Serve(ctx, worker, worker.Name, CompletionResponder.Kind.Text, r, () =>
+            {
+                var text = CompletionRequest.Prompt(r);
+                return CompletionRequest.Build(r, (budget, maxTokens) => budget.Text(text, maxTokens), worker, options);
+            });
         });
     }
 

@@ -8,10 +8,13 @@ public static class OpenAiError
 
     public static IResult BadRequest(string message, string? param = null) => Result(400, message, param: param);
 
-    public static IResult QueueFull(HttpContext ctx, string model)
+    public static IResult QueueFull(HttpContext ctx, string model) =>
+        RateLimited(ctx, $"model '{model}' is busy: its request queue is full, retry shortly", 1);
+
+    public static IResult RateLimited(HttpContext ctx, string message, int retryAfterSeconds)
     {
-        ctx.Response.Headers.RetryAfter = "1";
-        return Result(429, $"model '{model}' is busy: its request queue is full, retry shortly", "rate_limit_exceeded", code: "rate_limit_exceeded");
+        ctx.Response.Headers.RetryAfter = retryAfterSeconds.ToString();
+        return Result(429, message, "rate_limit_exceeded", code: "rate_limit_exceeded");
     }
 
     public static async Task Write(HttpContext ctx, int status, string message, string type = "invalid_request_error", string? code = null,

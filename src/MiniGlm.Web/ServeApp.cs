@@ -1,3 +1,4 @@
+using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -21,6 +22,11 @@ public static class ServeApp
 
         app.Use(async (ctx, next) =>
         {
+            var headers = ctx.Response.Headers;
+            headers.XContentTypeOptions = "nosniff";
+            headers.ContentSecurityPolicy = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+            headers.XFrameOptions = "DENY";
+            headers["Referrer-Policy"] = "no-referrer";
             try { await next(ctx); }
             catch (CompletionRequest.Invalid e) { await OpenAiError.Write(ctx, 400, e.Message, param: e.Param); }
             catch (MiniGlmException e) { await OpenAiError.Write(ctx, 400, e.Message); }
@@ -31,6 +37,8 @@ public static class ServeApp
             }
         });
         if (options.ApiKey is { } key) app.Use(RequireKey(key));
+        else if (IsLoopback(options.Host)) app.Use(LoopbackHostOnly);
+        app.Use(JsonBodiesOnly);
 
         var page = new EmbeddedFileProvider(typeof(ServeApp).Assembly, "MiniGlm.Web.wwwroot");
         app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = page });
@@ -46,6 +54,38 @@ public static class ServeApp
     /// Where the started app listens (with port 0, the port the system chose).
     public static Uri Address(WebApplication app) =>
         new(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+
+    private static bool IsLoopback(string host) =>
+        host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || (IPAddress.TryParse(host, out var ip) && IPAddress.IsLoopback(ip));
+
+    /// A keyless server on loopback trusts whoever reaches it, so a web page must not: a DNS-rebinding page
+    /// reaches it under its own host name, which is refused here.
+    private static async Task LoopbackHostOnly(HttpContext ctx, RequestDelegate next)
+    {
+        var host = ctx.Request.Host.Host;
+        if (!IsLoopback(host.Trim('[', ']')))
+        {
+            await OpenAiError.Write(ctx, 403, $"host '{host}' is not served: this server answers to localhost only (use --api_key to serve others)",
+                code: "forbidden_host");
+            return;
+        }
+        await next(ctx);
+    }
+
+    /// API bodies must be declared JSON, as OpenAI's clients do: a cross-site page can send text/plain without
+    /// asking first (no CORS preflight), but not application/json.
+    private static async Task JsonBodiesOnly(HttpContext ctx, RequestDelegate next)
+    {
+        var path = ctx.Request.Path;
+        bool api = path.StartsWithSegments("/v1") || path.StartsWithSegments("/arena");
+        if (api && HttpMethods.IsPost(ctx.Request.Method) && !ctx.Request.HasJsonContentType())
+        {
+            await OpenAiError.Write(ctx, 415, $"the body must be sent as Content-Type: application/json (got '{ctx.Request.ContentType}')",
+                code: "unsupported_media_type");
+            return;
+        }
+        await next(ctx);
+    }
 
     private static Func<HttpContext, RequestDelegate, Task> RequireKey(string key)
     {

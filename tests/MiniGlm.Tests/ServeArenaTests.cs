@@ -57,6 +57,80 @@ public class ServeArenaTests
     }
 
     [Fact]
+    public async Task Probing_sides_and_voting_in_a_loop_does_not_move_the_elo()
+    {
+        await using var s = new ServerUnderTest();
+        var chat = new { role = "user", content = "李白是谁？" };
+        // What each model answers greedily, learned through the open API.
+        var greedy = new Dictionary<string, string>();
+        foreach (var model in new[] { "chat", "pretrain" })
+        {
+            using var res = await s.Http.PostAsync("/v1/chat/completions", Body(new { model, messages = new[] { chat }, temperature = 0, max_tokens = 8 }));
+            greedy[model] = JsonDocument.Parse(await res.Content.ReadAsStringAsync()).RootElement.GetProperty("choices")[0]
+                .GetProperty("message").GetProperty("content").GetString()!;
+        }
+        int battles = 0, limited = 0, refusedVotes = 0;
+        for (int round = 0; round < 2 * Arena.BattlesPerMinute; round++)
+        {
+            using var start = await s.Http.PostAsync("/arena/battles", Body(new { }));
+            if (start.StatusCode == HttpStatusCode.TooManyRequests) { limited++; continue; }
+            battles++;
+            var id = JsonDocument.Parse(await start.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString();
+            // Probe side A greedily with a seed; the server samples battles its own way, and keeps the prompt's
+            // token count (which depends on the hidden model's tokenizer) to itself.
+            using var probe = await s.Http.PostAsync($"/arena/battles/{id}/a/chat/completions",
+                Body(new { messages = new[] { chat }, temperature = 0, seed = 1, max_tokens = 8, stream_options = new { include_usage = true } }));
+            var answer = JsonDocument.Parse(await probe.Content.ReadAsStringAsync()).RootElement;
+            Assert.Equal(JsonValueKind.Null, answer.GetProperty("usage").GetProperty("prompt_tokens").ValueKind);
+            var guess = greedy.FirstOrDefault(g => g.Value == answer.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString()).Key;
+            // Vote for "chat" without generating side B: refused, and the battle stays open.
+            using var vote = await s.Http.PostAsync($"/arena/battles/{id}/vote", Body(new { winner = guess == "pretrain" ? "b" : "a" }));
+            Assert.Equal(HttpStatusCode.BadRequest, vote.StatusCode);
+            Assert.Contains("in full", await vote.Content.ReadAsStringAsync());
+            refusedVotes++;
+        }
+        Assert.Equal(Arena.BattlesPerMinute, battles);
+        Assert.Equal(Arena.BattlesPerMinute, limited);
+        Assert.Equal(battles, refusedVotes);
+        Assert.All(s.Arena.Leaderboard(), r => Assert.Equal((1000.0, 0), (r.Elo, r.Votes)));
+        Assert.Empty(s.Arena.Votes.All());
+    }
+
+    [Fact]
+    public async Task A_battle_is_its_client_s_and_a_vote_that_cannot_be_stored_keeps_the_battle_open()
+    {
+        using var dir = new TempDir();
+        var path = dir["votes.jsonl"];
+        Directory.CreateDirectory(path); // a directory where the vote file should be: every append fails
+        await using var s = new ServerUnderTest(votesPath: path);
+        var battle = s.Arena.Start("10.0.0.1")!;
+        Assert.Null(s.Arena.Find(battle.Id, "10.0.0.2"));
+        Assert.Null(s.Arena.Vote(battle.Id, "10.0.0.2", "a"));
+        foreach (var side in new[] { "a", "b" }) { battle.Answering(side, "conv", "李白是谁？"); battle.Answered(side, "conv", "stop"); }
+        Assert.ThrowsAny<Exception>(() => s.Arena.Vote(battle.Id, "10.0.0.1", "a"));
+        Directory.Delete(path);
+        var vote = s.Arena.Vote(battle.Id, "10.0.0.1", "a");
+        Assert.Equal("李白是谁？", vote!.Prompt);
+        Assert.Single(new VoteStore(path).All());
+        Assert.Equal(1, s.Arena.Leaderboard()[0].Votes);
+    }
+
+    [Fact]
+    public async Task A_vote_needs_both_sides_answered_in_full_for_the_same_conversation()
+    {
+        await using var s = new ServerUnderTest();
+        var battle = s.Arena.Start("c")!;
+        battle.Answering("a", "one", "p"); battle.Answered("a", "one", "stop");
+        battle.Answering("b", "two", "q"); battle.Answered("b", "two", "length");
+        Assert.Throws<MiniGlmException>(() => s.Arena.Vote(battle.Id, "c", "a")); // different conversations
+        battle.Answering("b", "one", "p"); battle.Answered("b", "one", "cancelled");
+        Assert.Throws<MiniGlmException>(() => s.Arena.Vote(battle.Id, "c", "a")); // side B was stopped
+        var huge = new string('p', 3 * Arena.MaxPromptChars);
+        foreach (var side in new[] { "a", "b" }) { battle.Answering(side, "one", huge); battle.Answered(side, "one", "length"); }
+        Assert.Equal(Arena.MaxPromptChars, s.Arena.Vote(battle.Id, "c", "tie")!.Prompt.Length);
+    }
+
+    [Fact]
     public async Task A_bad_verdict_is_refused_and_one_model_cannot_battle()
     {
         await using var s = new ServerUnderTest(twoModels: false);

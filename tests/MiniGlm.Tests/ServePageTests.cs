@@ -18,7 +18,9 @@ public class ServePageTests
         {
             ExecutablePath = Chromium, Headless = true, Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         });
-        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = width, Height = height } });
+        // The test's own WaitForFunction scripts are evaluated strings, which the page's CSP forbids (the page
+        // itself has no inline or evaluated script: ServeHardeningTests checks).
+        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = width, Height = height }, BypassCSP = true });
         page.SetDefaultTimeout(30_000);
         await page.GotoAsync(s.Address.ToString());
         if (key is not null)

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
 using MiniGlm.Tokenization;
 
 namespace MiniGlm.Tests;
@@ -19,5 +21,57 @@ public class TokenizerTests
     {
         var ids = gpt2.Encode("你好，世界！").Append(gpt2.EotId);
         Assert.Equal("你好，世界！", gpt2.Decode(ids));
+    }
+
+    // Texts whose runs stay below TextTokenizer.LongRun, so Encode takes the library's path: the linear merger must
+    // give the same ids piece by piece, pieces of up to 255 repeated characters included.
+    private static IEnumerable<string> Samples()
+    {
+        var rng = new Random(5);
+        string[] parts = ["床前明月光，", "疑是地上霜。\n", "Hello world, it's 1999! ", "  \n\n", "-=", "，", "a", "==", "…", "😀", " ", "12345", "ab"];
+        for (int i = 0; i < 200; i++)
+            yield return string.Concat(Enumerable.Range(0, rng.Next(1, 40)).Select(_ =>
+            {
+                var p = parts[rng.Next(parts.Length)];
+                return rng.Next(6) == 0 ? string.Concat(Enumerable.Repeat(p, rng.Next(1, 250 / p.Length))) : p;
+            }));
+        foreach (var c in new[] { "a", "，", "=", " ", "-=" }) yield return string.Concat(Enumerable.Repeat(c, (TextTokenizer.LongRun - 1) / c.Length));
+    }
+
+    [Fact]
+    public void The_linear_merger_gives_the_library_s_ids()
+    {
+        var corpus = string.Concat(Samples().Take(50)) + "床前明月光，疑是地上霜。举头望明月，低头思故乡。" + new string('a', 300) + new string('，', 300);
+        var counts = Regex.Matches(corpus, PreTokenPattern.Default).GroupBy(m => m.Value).ToDictionary(g => g.Key, g => (long)g.Count());
+        using var dir = new TempDir();
+        TiktokenFile.Write(dir["tok.tiktoken"], BpeTrainer.Train(counts, 600));
+        foreach (var tok in new[] { gpt2, TextTokenizer.FromFile(dir["tok.tiktoken"]) })
+            foreach (var text in Samples().Where(t => !TextTokenizer.HasLongRun(t)))
+                Assert.Equal(tok.Encode(text), tok.EncodeLinear(text));
+    }
+
+    [Fact]
+    public void Long_runs_of_one_character_class_encode_in_linear_time_and_round_trip()
+    {
+        foreach (var text in new[] { new string('，', 300_000), new string('a', 400_000), string.Concat(Enumerable.Repeat("-=", 200_000)),
+                     new string(' ', 300_000) + "x" })
+        {
+            var clock = Stopwatch.StartNew();
+            var ids = gpt2.Encode(text);
+            // Seconds to minutes with the library's quadratic merge; tens of milliseconds here (a generous bound for a loaded machine).
+            Assert.True(clock.Elapsed.TotalSeconds < 5, $"{text.Length} × '{text[0]}' took {clock.Elapsed.TotalSeconds:F1} s");
+            Assert.Equal(text, gpt2.Decode(ids));
+        }
+    }
+
+    [Fact]
+    public void A_trained_tokenizer_spec_without_its_sha256_is_refused_naming_the_hash_to_add()
+    {
+        using var dir = new TempDir();
+        TiktokenFile.Write(dir["tok.tiktoken"], BpeTrainer.Train(new Dictionary<string, long> { ["ab"] = 3 }, 257));
+        var spec = TiktokenFile.Describe(dir["tok.tiktoken"]);
+        var e = Assert.Throws<MiniGlmException>(() => TextTokenizer.Load(spec with { Sha256 = null }));
+        Assert.Contains($"\"sha256\": \"{spec.Sha256}\"", e.Message);
+        Assert.Equal(257 + TiktokenFile.ReservedSpecials.Count, TextTokenizer.Load(spec).VocabSize);
     }
 }

@@ -27,8 +27,8 @@ public sealed record CheckpointConfig
 /// A checkpoint is a directory: model.safetensors, config.json, trainer_state.json, (for resuming)
 /// optimizer.bin and, for a trained tokenizer, its rank file tokenizer.tiktoken. A run directory holds `latest/` (everything, rewritten at each eval, on Ctrl-C and at the end)
 /// and `best/` (the weights with the lowest val loss: what sample, chat and finetune use).
-/// Directories are written beside their destination and renamed into place, so a crash never leaves half a
-/// checkpoint where a good one was.
+/// Directories are written beside their destination, flushed to disk and renamed into place, so a crash (of the
+/// process, the OS or the power) never leaves half a checkpoint where a good one was.
 public static class CheckpointStore
 {
     public const string Latest = "latest", Best = "best";
@@ -52,12 +52,20 @@ public static class CheckpointStore
             if (optimizer is not null) optimizer.save_state_dict(Path.Combine(tmp, OptimizerFile));
             File.WriteAllText(Path.Combine(tmp, ConfigFile), JsonSerializer.Serialize(config with { Tokenizer = config.Tokenizer.SaveTo(tmp) }, Json));
             File.WriteAllText(Path.Combine(tmp, StateFile), JsonSerializer.Serialize(state, Json));
-            // Two renames: the old directory steps aside, the new one takes its place. Between them only
-            // `dir.old` exists, and Resolve() falls back to it.
+            foreach (var file in Directory.EnumerateFiles(tmp)) AtomicFile.Flush(file);
+            AtomicFile.FlushDirectory(tmp);
+            // Two renames: the old directory steps aside, the new one takes its place; each is flushed before the
+            // next step, and the old copy goes only once the new one is durable. Between the renames only
+            // `dir.old` exists, and Resolve() falls back to it (so when it is all there is, it is kept).
             var old = dir + ".old";
-            if (Directory.Exists(old)) Directory.Delete(old, true);
-            if (Directory.Exists(dir)) Directory.Move(dir, old);
+            if (Directory.Exists(dir))
+            {
+                if (Directory.Exists(old)) Directory.Delete(old, true);
+                Directory.Move(dir, old);
+                AtomicFile.FlushDirectory(parent);
+            }
             Directory.Move(tmp, dir);
+            AtomicFile.FlushDirectory(parent);
             if (Directory.Exists(old)) Directory.Delete(old, true);
         }
         finally

@@ -33,13 +33,18 @@ public sealed record SamplingOptions
 
     public bool Greedy => Temperature == 0;
 
+    // Beyond these the logits overflow: dividing by a temperature or penalty of 1e-300 makes them infinite, then NaN.
+    public const double MinTemperature = 1e-3, MaxTemperature = 100, MinRepetitionPenalty = 0.01, MaxRepetitionPenalty = 100;
+
     public SamplingOptions Validated()
     {
         if (MaxNewTokens < 1) throw new MiniGlmException($"max_new_tokens must be at least 1, got {MaxNewTokens}");
-        if (Temperature < 0 || double.IsNaN(Temperature)) throw new MiniGlmException($"temperature must be ≥ 0 (0 = greedy), got {Temperature}");
+        if (!(Temperature == 0 || Temperature is >= MinTemperature and <= MaxTemperature))
+            throw new MiniGlmException($"temperature must be 0 (greedy) or in [{MinTemperature}, {MaxTemperature}], got {Temperature}");
         if (TopK < 0) throw new MiniGlmException($"top_k must be ≥ 0 (0 = off), got {TopK}");
         if (!(TopP > 0 && TopP <= 1)) throw new MiniGlmException($"top_p must be in (0, 1], got {TopP}");
-        if (!(RepetitionPenalty > 0)) throw new MiniGlmException($"repetition_penalty must be > 0 (1 = off), got {RepetitionPenalty}");
+        if (!(RepetitionPenalty is >= MinRepetitionPenalty and <= MaxRepetitionPenalty))
+            throw new MiniGlmException($"repetition_penalty must be in [{MinRepetitionPenalty}, {MaxRepetitionPenalty}] (1 = off), got {RepetitionPenalty}");
         return this;
     }
 }

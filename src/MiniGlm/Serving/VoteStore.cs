@@ -32,7 +32,9 @@ public sealed class VoteStore
         var line = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(vote) + "\n");
         lock (gate)
         {
-            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path))!);
+            var dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path))!;
+            Directory.CreateDirectory(dir);
+            bool created = !File.Exists(Path);
             using (var file = new FileStream(Path, FileMode.Append, FileAccess.Write, FileShare.Read))
             {
                 // A torn line left by a crash would swallow this one: start on a fresh line.
@@ -40,6 +42,7 @@ public sealed class VoteStore
                 file.Write(line);
                 file.Flush(flushToDisk: true);
             }
+            if (created) AtomicFile.FlushDirectory(dir); // the new file's name must survive a crash too
             votes.Add(vote);
         }
     }

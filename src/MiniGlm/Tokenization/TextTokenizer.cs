@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.IO.Compression;
 using System.Reflection;
+using System.Text.RegularExpressions;
 using Microsoft.ML.Tokenizers;
 
 namespace MiniGlm.Tokenization;
@@ -15,7 +16,11 @@ public sealed class TextTokenizer
     private const string Gpt2Pattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
     public const string EndOfText = "<|endoftext|>";
 
+    /// A run of one character class at least this long takes the linear path (see Encode).
+    internal const int LongRun = 256;
+
     private readonly Tokenizer tokenizer;
+    private readonly Engine engine;
     private readonly byte[][] tokenBytes;
     public TokenizerSpec Spec { get; }
     /// Number of ids the tokenizer can produce (ordinary + special).
@@ -27,9 +32,12 @@ public sealed class TextTokenizer
     /// at least n / MaxTokenBytes tokens, which bounds how much text can possibly fit in a context.
     public int MaxTokenBytes { get; }
 
-    private TextTokenizer(TokenizerSpec spec, Tokenizer tokenizer, byte[][] tokenBytes, IReadOnlyDictionary<string, int> special)
+    /// What every TextTokenizer for one rank file shares: built once, cached.
+    private sealed record Engine(Tokenizer Tokenizer, Regex PreTokens, RankMerger Merger, byte[][] TokenBytes);
+
+    private TextTokenizer(TokenizerSpec spec, Engine engine, IReadOnlyDictionary<string, int> special)
     {
-        Spec = spec; this.tokenizer = tokenizer; this.tokenBytes = tokenBytes; SpecialTokens = special;
+        Spec = spec; this.engine = engine; tokenizer = engine.Tokenizer; tokenBytes = engine.TokenBytes; SpecialTokens = special;
         EotId = special.TryGetValue(EndOfText, out var eot) ? eot : throw new MiniGlmException($"tokenizer {spec} has no {EndOfText} special token");
         VocabSize = tokenBytes.Length;
         MaxTokenBytes = tokenBytes.Max(b => b.Length);
@@ -37,7 +45,7 @@ public sealed class TextTokenizer
 
     private static readonly Lazy<TextTokenizer> gpt2 = new(CreateGpt2);
     // Trained tokenizers by content (the spec's equality), so loading the same one again is cheap.
-    private static readonly ConcurrentDictionary<TokenizerSpec, (Tokenizer, byte[][])> loaded = new();
+    private static readonly ConcurrentDictionary<TokenizerSpec, Engine> loaded = new();
 
     public static TextTokenizer Load(TokenizerSpec spec) => spec switch
     {
@@ -60,8 +68,7 @@ public sealed class TextTokenizer
         var ranks = new MemoryStream();
         inflated.CopyTo(ranks);
         var special = new Dictionary<string, int> { [EndOfText] = 50256 };
-        var (tok, bytes) = Create(ranks.ToArray(), Gpt2Pattern, special, "gpt2");
-        return new TextTokenizer(TokenizerSpec.Gpt2, tok, bytes, special);
+        return new TextTokenizer(TokenizerSpec.Gpt2, Create(ranks.ToArray(), Gpt2Pattern, special, "gpt2"), special);
     }
 
     private static TextTokenizer LoadFile(TokenizerSpec spec)
@@ -70,12 +77,12 @@ public sealed class TextTokenizer
             throw new MiniGlmException($"tokenizer {spec}: a {TokenizerSpec.FileType} spec needs 'pattern' and 'special_tokens'");
         // The file is read and its hash checked on every load (cheap); only building the tokenizer is cached.
         var file = TiktokenFile.ReadVerified(spec);
-        var (tok, bytes) = loaded.TryGetValue(spec, out var hit) ? hit
+        var engine = loaded.TryGetValue(spec, out var hit) ? hit
             : loaded.GetOrAdd(spec, Create(file, spec.Pattern, spec.SpecialTokens, spec.FilePath!));
-        return new TextTokenizer(spec, tok, bytes, spec.SpecialTokens);
+        return new TextTokenizer(spec, engine, spec.SpecialTokens);
     }
 
-    private static (Tokenizer, byte[][]) Create(byte[] rankFile, string pattern, IReadOnlyDictionary<string, int> special, string path)
+    private static Engine Create(byte[] rankFile, string pattern, IReadOnlyDictionary<string, int> special, string path)
     {
         var ranks = TiktokenFile.ReadRanks(rankFile, path);
         var bytes = new byte[ranks.Length + special.Count][];
@@ -89,14 +96,39 @@ public sealed class TextTokenizer
         if (bytes.Length > Data.TokenFileWriter.MaxVocabSize)
             throw new MiniGlmException($"{path}: {bytes.Length} ids, but .bin files store uint16 ids (at most {Data.TokenFileWriter.MaxVocabSize})");
         // No special tokens for the pre-tokenizer: their text in ordinary input stays ordinary text.
-        var preTokenizer = new RegexPreTokenizer(PreTokenPattern.Compile(pattern), null);
-        var tok = TiktokenTokenizer.Create(new MemoryStream(rankFile), preTokenizer, normalizer: null, specialTokens: special);
-        return (tok, bytes);
+        var regex = PreTokenPattern.Compile(pattern);
+        var tok = TiktokenTokenizer.Create(new MemoryStream(rankFile), new RegexPreTokenizer(regex, null), normalizer: null, specialTokens: special);
+        return new Engine(tok, regex, new RankMerger(ranks), bytes);
     }
 
-    public IReadOnlyList<int> Encode(string text) => tokenizer.EncodeToIds(text);
+    /// Text with a long run of one character class (300,000 '，', a line of '=' or spaces) may hold a pre-token
+    /// that Microsoft.ML.Tokenizers would merge in quadratic time; such text is cut into pre-tokens here and merged
+    /// by RankMerger, which gives the same ids in O(n log n). Everything else takes the library's cached path.
+    public IReadOnlyList<int> Encode(string text) => HasLongRun(text) ? EncodeLinear(text) : tokenizer.EncodeToIds(text);
 
-    public IReadOnlyList<int> Encode(ReadOnlySpan<char> text) => tokenizer.EncodeToIds(text);
+    public IReadOnlyList<int> Encode(ReadOnlySpan<char> text) => HasLongRun(text) ? EncodeLinear(text.ToString()) : tokenizer.EncodeToIds(text);
+
+    internal List<int> EncodeLinear(string text)
+    {
+        var ids = new List<int>(text.Length / 2);
+        foreach (var m in engine.PreTokens.EnumerateMatches(text)) engine.Merger.Encode(text.AsSpan(m.Index, m.Length), ids);
+        return ids;
+    }
+
+    /// Every pre-token of our patterns and GPT-2's is at most one leading character, a run of one class (letters,
+    /// digits, spaces, other) and line ends: without a run of LongRun, no pre-token is long.
+    internal static bool HasLongRun(ReadOnlySpan<char> text)
+    {
+        int run = 0, last = -1;
+        foreach (var c in text)
+        {
+            int cls = char.IsLetter(c) ? 0 : char.IsNumber(c) ? 1 : char.IsWhiteSpace(c) ? 2 : 3;
+            run = cls == last ? run + 1 : 1;
+            if (run >= LongRun) return true;
+            last = cls;
+        }
+        return false;
+    }
 
     /// Decodes ids to text; the end-of-text id decodes to nothing, incomplete UTF-8 to U+FFFD.
     public string Decode(IEnumerable<int> ids) => tokenizer.Decode(ids.Where(i => i != EotId));

@@ -33,14 +33,17 @@ public static class TiktokenFile
         };
     }
 
-    /// The rank file a spec names, checked against the spec's SHA-256.
+    /// The rank file a spec names, checked against the spec's SHA-256. A spec without one is refused: the hash is
+    /// what says a dataset and a checkpoint share a tokenizer, and without it any file would be taken unchecked.
     public static byte[] ReadVerified(TokenizerSpec spec)
     {
         var path = spec.FilePath!;
         if (!File.Exists(path)) throw new MiniGlmException($"{path}: tokenizer file missing (tokenizer {spec})");
         var bytes = File.ReadAllBytes(path);
         var sha = Sha256Of(bytes);
-        if (spec.Sha256 is not null && sha != spec.Sha256)
+        if (string.IsNullOrEmpty(spec.Sha256))
+            throw new MiniGlmException($"{path}: the tokenizer spec that names this file has no \"sha256\"; add \"sha256\": \"{sha}\" if this is the file meant");
+        if (sha != spec.Sha256)
             throw new MiniGlmException($"{path}: sha256 {sha[..12]}… but tokenizer {spec} was recorded; the file was changed or replaced");
         return bytes;
     }

@@ -50,6 +50,7 @@ public sealed class Trainer
         torch.set_num_threads(cfg.Threads > 0 ? cfg.Threads : Environment.ProcessorCount);
         TorchRuntime.KeepFreedMemory();
         var meta = DatasetMeta.Load(cfg.Dataset);
+        AtomicFile.RemoveStale(cfg.OutDir); // checkpoints half-written by a killed run
         var (model, ckptConfig, state, from) = BuildModel(meta);
         using var _model = model;
         using IBatchSource batches = meta.Kind == DatasetMeta.Sft
@@ -99,7 +100,10 @@ public sealed class Trainer
         {
             if ((iter % cfg.EvalInterval == 0 || iter == cfg.MaxIters) && state.LastEvalIter != iter)
             {
-                var (trainLoss, valLoss) = Estimate(model, batches, chunkRows);
+                var estimate = Estimate(model, batches, chunkRows, cancel);
+                if (estimate is null) break; // stopped mid-estimate
+                var (trainLoss, valLoss) = estimate.Value;
+                Finite(trainLoss, iter, "estimated train"); Finite(valLoss, iter, "val");
                 state = state with { LastEvalIter = iter };
                 lastVal = valLoss;
                 bool improved = valLoss < best;
@@ -121,7 +125,7 @@ public sealed class Trainer
             torch.manual_seed(Seeds.Derive(cfg.Seed, 4, iter)); // dropout masks depend only on the iteration
             double loss = 0, trainedTokens = 0;
             bool masked = false;
-            for (int micro = 0; micro < cfg.GradientAccumulationSteps; micro++)
+            for (int micro = 0; micro < cfg.GradientAccumulationSteps && !cancel.IsCancellationRequested; micro++)
             {
                 using var scope = NewDisposeScope();
                 var b = batches.Train(iter, micro);
@@ -134,6 +138,8 @@ public sealed class Trainer
                     loss += l.item<float>();
                 }
             }
+            if (cancel.IsCancellationRequested) break; // stopped mid-accumulation: this iteration is not taken
+            Finite(loss, iter, "training");
             // A batch whose answers are all masked out (possible with small SFT batches) has nothing to learn:
             // stepping would still move the weights (moments, weight decay), so the step is skipped and counted.
             if (masked && trainedTokens == 0) skipped++;
@@ -213,14 +219,22 @@ public sealed class Trainer
         }
     }
 
-    private (double Train, double Val) Estimate(GptModel model, IBatchSource batches, int chunkRows)
+    /// A NaN or infinite loss stops the run before anything is saved: the checkpoints on disk stay the last good ones.
+    private void Finite(double loss, int iter, string what)
+    {
+        if (!double.IsFinite(loss))
+            throw new MiniGlmException($"iteration {iter}: the {what} loss is {loss}; training stopped, {Path.Combine(cfg.OutDir, CheckpointStore.Latest)} keeps the last good checkpoint (try a lower learning_rate)");
+    }
+
+    /// Null when cancelled part-way (an estimate can take long; SIGTERM must not wait for it).
+    private (double Train, double Val)? Estimate(GptModel model, IBatchSource batches, int chunkRows, CancellationToken cancel)
     {
         model.eval();
         using var _ = no_grad();
         double Mean(string split)
         {
             double sum = 0;
-            for (int i = 0; i < cfg.EvalIters; i++)
+            for (int i = 0; i < cfg.EvalIters && !cancel.IsCancellationRequested; i++)
             {
                 using var scope = NewDisposeScope();
                 foreach (var (c, weight) in Chunks(batches.Eval(split, i), chunkRows))
@@ -230,7 +244,7 @@ public sealed class Trainer
         }
         var result = (Mean("train"), Mean("val"));
         model.train();
-        return result;
+        return cancel.IsCancellationRequested ? null : result;
     }
 
     private sealed class NullObserver : ITrainingObserver;
