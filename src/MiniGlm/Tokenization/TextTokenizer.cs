@@ -8,14 +8,16 @@ namespace MiniGlm.Tokenization;
 /// A byte-level BPE tokenizer (tiktoken format) with `encode_ordinary` semantics: the text "<|endoftext|>" in a
 /// corpus is ordinary text, never the special token; special ids are only ever appended by code.
 /// GPT-2's comes with Microsoft.ML.Tokenizers; trained ones (./miniglm tokenizer train) are rank files that
-/// Microsoft.ML.Tokenizers loads too, with our pre-tokenizer pattern.
+/// Microsoft.ML.Tokenizers loads too, with our pre-tokenizer pattern. A character vocabulary (nanoGPT's meta.pkl)
+/// is the third kind (<see cref="CharVocabulary"/>).
 public sealed class TextTokenizer
 {
     // tiktoken's GPT-2 split pattern.
     private const string Gpt2Pattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
     public const string EndOfText = "<|endoftext|>";
 
-    private readonly Tokenizer tokenizer;
+    private readonly Tokenizer? tokenizer;
+    private readonly CharVocabulary? chars;
     private readonly byte[][] tokenBytes;
     public TokenizerSpec Spec { get; }
     /// Number of ids the tokenizer can produce (ordinary + special).
@@ -24,9 +26,9 @@ public sealed class TextTokenizer
     /// Special tokens and their ids (`<|endoftext|>`, and for a trained tokenizer the reserved chat markers).
     public IReadOnlyDictionary<string, int> SpecialTokens { get; }
 
-    private TextTokenizer(TokenizerSpec spec, Tokenizer tokenizer, byte[][] tokenBytes, IReadOnlyDictionary<string, int> special)
+    private TextTokenizer(TokenizerSpec spec, Tokenizer? tokenizer, CharVocabulary? chars, byte[][] tokenBytes, IReadOnlyDictionary<string, int> special)
     {
-        Spec = spec; this.tokenizer = tokenizer; this.tokenBytes = tokenBytes; SpecialTokens = special;
+        Spec = spec; this.tokenizer = tokenizer; this.chars = chars; this.tokenBytes = tokenBytes; SpecialTokens = special;
         EotId = special.TryGetValue(EndOfText, out var eot) ? eot : throw new MiniGlmException($"tokenizer {spec} has no {EndOfText} special token");
         VocabSize = tokenBytes.Length;
     }
@@ -39,8 +41,15 @@ public sealed class TextTokenizer
     {
         { Type: "tiktoken", Name: "gpt2" } => gpt2.Value,
         { IsFile: true } => LoadFile(spec),
-        _ => throw new MiniGlmException($"unknown tokenizer '{spec.Type}:{spec.Name}' (known: tiktoken:gpt2, {TokenizerSpec.FileType})"),
+        { Type: TokenizerSpec.CharsType } => LoadChars(spec),
+        _ => throw new MiniGlmException($"unknown tokenizer '{spec.Type}:{spec.Name}' (known: tiktoken:gpt2, {TokenizerSpec.FileType}, {TokenizerSpec.CharsType})"),
     };
+
+    private static TextTokenizer LoadChars(TokenizerSpec spec)
+    {
+        var vocabulary = new CharVocabulary(spec.Chars ?? throw new MiniGlmException($"tokenizer {spec}: a {TokenizerSpec.CharsType} spec needs 'chars'"), $"tokenizer {spec}");
+        return new TextTokenizer(spec, null, vocabulary, vocabulary.TokenBytes(), new Dictionary<string, int> { [EndOfText] = vocabulary.EotId });
+    }
 
     /// A trained tokenizer's rank file (tokenizer train's output), with our pattern and reserved special tokens.
     public static TextTokenizer FromFile(string path) => Load(TiktokenFile.Describe(path));
@@ -57,7 +66,7 @@ public sealed class TextTokenizer
         inflated.CopyTo(ranks);
         var special = new Dictionary<string, int> { [EndOfText] = 50256 };
         var (tok, bytes) = Create(ranks.ToArray(), Gpt2Pattern, special, "gpt2");
-        return new TextTokenizer(TokenizerSpec.Gpt2, tok, bytes, special);
+        return new TextTokenizer(TokenizerSpec.Gpt2, tok, null, bytes, special);
     }
 
     private static TextTokenizer LoadFile(TokenizerSpec spec)
@@ -68,7 +77,7 @@ public sealed class TextTokenizer
         var file = TiktokenFile.ReadVerified(spec);
         var (tok, bytes) = loaded.TryGetValue(spec, out var hit) ? hit
             : loaded.GetOrAdd(spec, Create(file, spec.Pattern, spec.SpecialTokens, spec.FilePath!));
-        return new TextTokenizer(spec, tok, bytes, spec.SpecialTokens);
+        return new TextTokenizer(spec, tok, null, bytes, spec.SpecialTokens);
     }
 
     private static (Tokenizer, byte[][]) Create(byte[] rankFile, string pattern, IReadOnlyDictionary<string, int> special, string path)
@@ -90,12 +99,12 @@ public sealed class TextTokenizer
         return (tok, bytes);
     }
 
-    public IReadOnlyList<int> Encode(string text) => tokenizer.EncodeToIds(text);
+    public IReadOnlyList<int> Encode(string text) => Encode(text.AsSpan());
 
-    public IReadOnlyList<int> Encode(ReadOnlySpan<char> text) => tokenizer.EncodeToIds(text);
+    public IReadOnlyList<int> Encode(ReadOnlySpan<char> text) => chars?.Encode(text) ?? tokenizer!.EncodeToIds(text);
 
     /// Decodes ids to text; the end-of-text id decodes to nothing, incomplete UTF-8 to U+FFFD.
-    public string Decode(IEnumerable<int> ids) => tokenizer.Decode(ids.Where(i => i != EotId));
+    public string Decode(IEnumerable<int> ids) => chars?.Decode(ids) ?? tokenizer!.Decode(ids.Where(i => i != EotId));
 
     /// The raw bytes of one token (a byte-level token may hold part of a UTF-8 character).
     public ReadOnlySpan<byte> TokenBytes(int id) => tokenBytes[id];
