@@ -1,5 +1,6 @@
 using System.Globalization;
-using System.Text.Json;
+using System.Reflection;
+using System.Text.Json.Serialization;
 using MiniGlm.Checkpoints;
 using MiniGlm.Interop.Torch;
 using MiniGlm.Model;
@@ -122,17 +123,9 @@ public static class NanoGptCheckpoint
     private static Dictionary<object, object?> TrainConfigDict(TrainConfig train, GptConfig shape)
     {
         var dict = new Dictionary<object, object?>();
-        foreach (var (key, value) in JsonSerializer.SerializeToNode(train)!.AsObject())
-        {
-            dict[key] = value?.GetValueKind() switch
-            {
-                JsonValueKind.String => value.GetValue<string>(),
-                JsonValueKind.True or JsonValueKind.False => value.GetValue<bool>(),
-                JsonValueKind.Number when value.ToJsonString().Contains('.') || value.ToJsonString().Contains('E') => value.GetValue<double>(),
-                JsonValueKind.Number => value.GetValue<long>(),
-                _ => null,
-            };
-        }
+        foreach (var p in typeof(TrainConfig).GetProperties())
+            if (p.GetCustomAttribute<JsonPropertyNameAttribute>() is { } json)
+                dict[json.Name] = p.GetValue(train) is int i ? (long)i : p.GetValue(train);
         dict["vocab_size"] = (long)shape.VocabSize;
         return dict;
     }

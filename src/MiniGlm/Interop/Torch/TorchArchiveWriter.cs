@@ -16,7 +16,7 @@ public static class TorchArchiveWriter
     public static void Write(string path, object? root) => AtomicFile.Write(path, tmp =>
     {
         var storages = new List<Tensor>();
-        var pickle = PickleWriter.Write(Convert(root, storages));
+        var pickle = PickleWriter.Write(Convert(root, storages, new Dictionary<Tensor, int>(ReferenceEqualityComparer.Instance)));
         using var file = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write);
         using (var zip = new ZipArchive(file, ZipArchiveMode.Create))
         {
@@ -40,28 +40,33 @@ public static class TorchArchiveWriter
         s.Write(bytes);
     }
 
-    /// Replaces each tensor by its pickled form, collecting its (contiguous CPU) storage.
-    private static object? Convert(object? value, List<Tensor> storages)
+    /// Replaces each tensor by its pickled form, collecting its (contiguous CPU) storage. The same tensor object
+    /// twice (a tied weight under two names) is one storage, as torch.save writes it.
+    private static object? Convert(object? value, List<Tensor> storages, Dictionary<Tensor, int> seen)
     {
         switch (value)
         {
             case Tensor t:
-                var data = t.detach().cpu().contiguous();
-                storages.Add(data);
+                if (!seen.TryGetValue(t, out int key))
+                {
+                    seen[t] = key = storages.Count;
+                    storages.Add(t.detach().cpu().contiguous());
+                }
+                var data = storages[key];
                 var storage = new PickleWriter.PersistentId(["storage",
                     new PickleWriter.GlobalRef("torch", TorchArchive.StorageName(data.dtype)),
-                    (storages.Count - 1).ToString(), "cpu", data.numel()]);
+                    key.ToString(), "cpu", data.numel()]);
                 var shape = data.shape.Select(d => (object?)d).ToArray();
                 var stride = data.stride().Select(d => (object?)d).ToArray();
                 return new PickleWriter.Call("torch._utils", "_rebuild_tensor_v2",
                     [storage, 0L, shape, stride, false, new PickleWriter.Call("collections", "OrderedDict", [])]);
             case System.Collections.IDictionary dict:
                 var converted = new Dictionary<object, object?>();
-                foreach (System.Collections.DictionaryEntry e in dict) converted[e.Key] = Convert(e.Value, storages);
+                foreach (System.Collections.DictionaryEntry e in dict) converted[e.Key] = Convert(e.Value, storages, seen);
                 return converted;
             case string or null: return value;
-            case object?[] tuple: return tuple.Select(v => Convert(v, storages)).ToArray();
-            case System.Collections.IList list: return list.Cast<object?>().Select(v => Convert(v, storages)).ToList();
+            case object?[] tuple: return tuple.Select(v => Convert(v, storages, seen)).ToArray();
+            case System.Collections.IList list: return list.Cast<object?>().Select(v => Convert(v, storages, seen)).ToList();
             default: return value;
         }
     }

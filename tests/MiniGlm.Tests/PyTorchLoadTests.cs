@@ -1,0 +1,74 @@
+using System.Diagnostics;
+using System.Globalization;
+using MiniGlm.Checkpoints;
+using static TorchSharp.torch;
+
+namespace MiniGlm.Tests;
+
+/// Real PyTorch reads our nanoGPT export: torch.load, then nanoGPT's forward written out in plain torch ops. Needs a
+/// Python with torch (Debian 12: `apt-get install python3-torch`, used by /usr/bin/python3); skipped without one.
+public class PyTorchLoadTests
+{
+    private const string Forward = """
+        import sys, math, torch, torch.nn.functional as F
+        ck = torch.load(sys.argv[1], map_location='cpu')
+        a, sd = ck['model_args'], ck['model']
+        assert sd['lm_head.weight'].data_ptr() == sd['transformer.wte.weight'].data_ptr(), 'lm_head not tied'
+        ids = torch.tensor([[int(t) for t in sys.argv[2].split(',')]])
+        T, C, H = ids.shape[1], a['n_embd'], a['n_head']
+        def ln(x, p): return F.layer_norm(x, (C,), sd[p + '.weight'], sd.get(p + '.bias'), 1e-5)
+        def lin(x, p): return F.linear(x, sd[p + '.weight'], sd.get(p + '.bias'))
+        x = sd['transformer.wte.weight'][ids] + sd['transformer.wpe.weight'][:T]
+        mask = torch.ones(T, T, dtype=torch.bool).tril()
+        for i in range(a['n_layer']):
+            p = f'transformer.h.{i}.'
+            q, k, v = lin(ln(x, p + 'ln_1'), p + 'attn.c_attn').split(C, dim=2)
+            q, k, v = [t.view(1, T, H, C // H).transpose(1, 2) for t in (q, k, v)]
+            att = (q @ k.transpose(-2, -1) / math.sqrt(C // H)).masked_fill(~mask, float('-inf')).softmax(-1)
+            x = x + lin((att @ v).transpose(1, 2).reshape(1, T, C), p + 'attn.c_proj')
+            x = x + lin(F.gelu(lin(ln(x, p + 'ln_2'), p + 'mlp.c_fc')), p + 'mlp.c_proj')
+        logits = F.linear(ln(x, 'transformer.ln_f'), sd['lm_head.weight'])
+        print(ck['iter_num'], len(ck['optimizer']['param_groups']))
+        print(' '.join(repr(v) for v in logits[0, -1].tolist()))
+        """;
+
+    [SkippableFact]
+    public void Torch_load_reads_our_export_and_gives_our_logits()
+    {
+        Skip.IfNot(HasTorch(), "no Python with torch (/usr/bin/python3 -c 'import torch' fails); apt-get install python3-torch to run this");
+        using var tmp = new TempDir();
+        var ckpt = TinyCheckpoint.Create(tmp["ckpt"]);
+        Assert.Equal(0, Cli.Run("export", "--ckpt", ckpt, "--format", "nanogpt", "--out", tmp["nano"]).Code);
+        long[] ids = [464, 3290, 318, 257, 1332, 13, 50256, 11];
+        var (code, output) = Python(tmp.Write("forward.py", Forward), tmp["nano/ckpt.pt"], string.Join(",", ids));
+        Assert.True(code == 0, output);
+        var lines = output.Trim().Split('\n');
+        Assert.Equal("1 2", lines[0]); // iter_num, nanoGPT's two AdamW parameter groups
+        var theirs = lines[1].Split(' ').Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+
+        var (model, _) = CheckpointStore.LoadModel(ckpt);
+        using (model) using (var _ = no_grad()) using (var scope = NewDisposeScope())
+        {
+            model.eval();
+            var ours = model.call(tensor(ids).view(1, -1))[0, -1];
+            Assert.True((ours - tensor(theirs)).abs().max().item<float>() < 1e-4f);
+        }
+    }
+
+    private static bool HasTorch() => File.Exists("/usr/bin/python3") && Python("-c", "import torch").Code == 0;
+
+    private static (int Code, string Output) Python(params string[] args)
+    {
+        var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        try
+        {
+            using var p = Process.Start(psi)!;
+            var stdout = p.StandardOutput.ReadToEndAsync();
+            var stderr = p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            return (p.ExitCode, stdout.Result + stderr);
+        }
+        catch (System.ComponentModel.Win32Exception e) { return (-1, e.Message); }
+    }
+}
