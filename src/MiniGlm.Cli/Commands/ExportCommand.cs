@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using MiniGlm.Checkpoints;
 using MiniGlm.Interop;
+using MiniGlm.Interop.HuggingFace;
 using MiniGlm.Interop.NanoGpt;
 using MiniGlm.Tokenization;
 
@@ -31,6 +32,7 @@ public static class ExportCommand
         var written = format switch
         {
             "nanogpt" => NanoGpt(ckpt, output, force),
+            "hf" => HuggingFace(ckpt, output, force),
             _ => throw new MiniGlmException($"--format expects nanogpt or hf, got '{format}'"),
         };
         long bytes = written.Sum(f => new FileInfo(f).Length);
@@ -49,5 +51,13 @@ public static class ExportCommand
         var meta = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "meta.pkl");
         ModelFiles.WriteFile(meta, tmp => NanoGptMeta.Write(tmp, config.Tokenizer.Chars!));
         return [path, meta];
+    }
+
+    private static List<string> HuggingFace(string ckpt, string output, bool force)
+    {
+        ModelFiles.EnsureFree(output, force);
+        var (model, config) = CheckpointStore.LoadModel(ckpt);
+        using (model) ModelFiles.WriteDirectory(output, tmp => HfGpt2.Write(tmp, model, config));
+        return Directory.GetFiles(output).Order().ToList();
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using MiniGlm.Interop;
+using MiniGlm.Interop.HuggingFace;
 using MiniGlm.Interop.NanoGpt;
 
 namespace MiniGlm.Cli.Commands;
@@ -38,6 +39,7 @@ public static class ImportCommand
         var shape = from switch
         {
             "nanogpt" => NanoGpt(source, tokenizerArg, output),
+            "hf" => HuggingFace(source, tokenizerArg, output),
             _ => throw new MiniGlmException($"--from expects nanogpt or hf, got '{from}'"),
         };
         Console.WriteLine($"imported {source} ({shape.NLayer} layers × {shape.NEmbd}, {shape.NHead} heads, block {shape.BlockSize}, " +
@@ -50,5 +52,23 @@ public static class ImportCommand
         var tokenizer = TokenizerArg.Load(tokenizerArg).Spec;
         using var foreign = NanoGptCheckpoint.Read(path);
         return foreign.SaveCheckpoint(output, tokenizer, path);
+    }
+
+    private static Model.GptConfig HuggingFace(string dir, string? tokenizerArg, string output)
+    {
+        if (!Directory.Exists(dir)) throw new MiniGlmException($"{dir}: no such directory (--from hf reads a model directory)");
+        // A tokenizer that is not GPT-2's becomes a rank file, kept here until the checkpoint has its copy.
+        var scratch = Path.Combine(Path.GetTempPath(), $"miniglm-import-{Environment.ProcessId}");
+        try
+        {
+            var tokenizer = tokenizerArg is not null ? TokenizerArg.Load(tokenizerArg).Spec
+                : HfTokenizer.Read(dir, scratch) ?? throw new MiniGlmException($"{dir}: no {HfTokenizer.JsonFile} or {HfTokenizer.VocabFile}; pass --tokenizer");
+            using var foreign = HfGpt2.Read(dir);
+            return foreign.SaveCheckpoint(output, tokenizer, dir);
+        }
+        finally
+        {
+            if (Directory.Exists(scratch)) Directory.Delete(scratch, true);
+        }
     }
 }

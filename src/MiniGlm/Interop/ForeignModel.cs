@@ -41,6 +41,16 @@ public sealed record ForeignModel(GptConfig Shape, Dictionary<string, Tensor> We
         return config.Model;
     }
 
+    /// The output layer must be the token embedding (one matrix, as nanoGPT and GPT-2 tie them); a separate
+    /// `lm_head.weight` that differs is refused. It is removed from weights either way.
+    public static void RequireTiedHead(Dictionary<string, Tensor> weights, string source)
+    {
+        if (!weights.Remove("lm_head.weight", out var head)) return;
+        using (head)
+            if (!weights.TryGetValue(Wte, out var wte) || !head.shape.SequenceEqual(wte.shape) || !head.allclose(wte, rtol: 0, atol: 0))
+                throw new MiniGlmException($"{source}: 'lm_head.weight' differs from '{Wte}': an untied output layer, which this GPT does not have");
+    }
+
     public void Dispose()
     {
         foreach (var t in Weights.Values) t.Dispose();

@@ -13,7 +13,7 @@ namespace MiniGlm.Tokenization;
 public sealed class TextTokenizer
 {
     // tiktoken's GPT-2 split pattern.
-    private const string Gpt2Pattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
+    public const string Gpt2Pattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
     public const string EndOfText = "<|endoftext|>";
 
     private readonly Tokenizer? tokenizer;

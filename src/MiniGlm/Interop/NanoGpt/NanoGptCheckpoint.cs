@@ -51,12 +51,7 @@ public static class NanoGptCheckpoint
         try
         {
             foreach (var (name, r) in refs) weights[name] = archive.Load(r);
-            if (weights.Remove(LmHead, out var head))
-            {
-                using (head)
-                    if (!head.shape.SequenceEqual(weights[Wte].shape) || !head.allclose(weights[Wte], rtol: 0, atol: 0))
-                        throw new MiniGlmException($"{path}: '{LmHead}' differs from '{Wte}': an untied output layer, which this GPT does not have");
-            }
+            ForeignModel.RequireTiedHead(weights, path);
             var state = new TrainerState
             {
                 Iter = root.GetValueOrDefault("iter_num") is long iter ? (int)iter : 0,
