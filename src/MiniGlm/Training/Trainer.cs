@@ -41,6 +41,8 @@ public sealed class Trainer
         var meta = DatasetMeta.Load(cfg.Dataset);
         var (model, ckptConfig, state, from) = BuildModel(meta);
         using var _model = model;
+        var device = TrainingDevice();
+        model.to(device);
         using IBatchSource batches = meta.Kind == DatasetMeta.Sft
             ? new SftBatcher(cfg.Dataset, meta, cfg.BatchSize, cfg.Seed)
             : new PretrainBatcher(cfg.Dataset, cfg.BatchSize, cfg.BlockSize, cfg.Seed);
@@ -112,7 +114,7 @@ public sealed class Trainer
             for (int micro = 0; micro < cfg.GradientAccumulationSteps; micro++)
             {
                 using var scope = NewDisposeScope();
-                var b = batches.Train(iter, micro);
+                var b = batches.Train(iter, micro).To(device);
                 if (b.LossMask is not null) { masked = true; trainedTokens += b.LossMask.sum().item<float>(); }
                 foreach (var (chunk, weight) in Chunks(b, chunkRows))
                 {
@@ -170,6 +172,15 @@ public sealed class Trainer
         return (m, saved with { Model = m.Config, Tokenizer = meta.Tokenizer, Train = cfg, ChatTemplate = meta.ChatTemplate ?? saved.ChatTemplate }, state, dir);
     }
 
+    /// CPU by default; a CUDA device needs the TorchBackend=cuda build (dotnet build -p:TorchBackend=cuda) and a GPU.
+    private Device TrainingDevice()
+    {
+        if (cfg.Device == "cpu") return CPU;
+        if (!torch.cuda.is_available())
+            throw new MiniGlmException($"device {cfg.Device}: CUDA is not available (needs an NVIDIA GPU and a build with -p:TorchBackend=cuda; see docs/formats.md)");
+        return torch.device(cfg.Device);
+    }
+
     private static string LatestCheckpoint(string outDir)
     {
         var latest = Path.Combine(outDir, CheckpointStore.Latest);
@@ -206,7 +217,7 @@ public sealed class Trainer
             for (int i = 0; i < cfg.EvalIters; i++)
             {
                 using var scope = NewDisposeScope();
-                foreach (var (c, weight) in Chunks(batches.Eval(split, i), chunkRows))
+                foreach (var (c, weight) in Chunks(batches.Eval(split, i).To(TrainingDevice()), chunkRows))
                     sum += weight * GptModel.Loss(model.Forward(c.X, c.AttentionMask, null, positions: c.Positions), c.Y, c.LossMask).item<float>();
             }
             return sum / cfg.EvalIters;

@@ -126,13 +126,13 @@ public static class NanoGptCheckpoint
     }
 
     /// The keys of nanoGPT's config that we have too (same names); nanoGPT-only ones (device, dtype, compile,
-    /// backend, wandb_*) are dropped, and init_from, which meant where nanoGPT started, is not carried.
+    /// backend, wandb_*) are dropped, and init_from and device, which were about nanoGPT's run and machine, are not carried.
     private static TrainConfig Train(Dictionary<object, object?>? config, GptConfig shape)
     {
         var overrides = new List<KeyValuePair<string, string>>();
         foreach (var (key, value) in config ?? [])
         {
-            if (key is not string name || name is "init_from" or "ckpt_dir" || !TrainConfig.Keys.Contains(name)) continue;
+            if (key is not string name || name is "init_from" or "ckpt_dir" or "device" || !TrainConfig.Keys.Contains(name)) continue;
             var text = value switch
             {
                 bool b => b ? "true" : "false", long l => l.ToString(CultureInfo.InvariantCulture),
