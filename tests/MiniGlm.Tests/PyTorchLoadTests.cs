@@ -10,14 +10,27 @@ namespace MiniGlm.Tests;
 public class PyTorchLoadTests
 {
     private const string Forward = """
-        import sys, math, torch, torch.nn.functional as F
-        ck = torch.load(sys.argv[1], map_location='cpu')
-        a, sd = ck['model_args'], ck['model']
-        assert sd['lm_head.weight'].data_ptr() == sd['transformer.wte.weight'].data_ptr(), 'lm_head not tied'
+        import sys, math, json, struct, torch, torch.nn.functional as F
+        hf = sys.argv[3] == 'hf'
+        if hf:  # a GPT2LMHeadModel directory: safetensors read by hand (torch 1.13 has no reader), Conv1D = x @ W + b
+            a = json.load(open(sys.argv[1] + '/config.json'))
+            a = dict(a, block_size=a['n_positions'])
+            raw = open(sys.argv[1] + '/model.safetensors', 'rb').read()
+            n = struct.unpack('<Q', raw[:8])[0]
+            header = json.loads(raw[8:8 + n])
+            assert header.pop('__metadata__') == {'format': 'pt'}
+            sd = {k: torch.frombuffer(bytearray(raw[8 + n + v['data_offsets'][0]:8 + n + v['data_offsets'][1]]), dtype=torch.float32).view(v['shape'])
+                  for k, v in header.items()}
+            sd['lm_head.weight'] = sd['transformer.wte.weight']
+            ck = {'iter_num': 1, 'optimizer': {'param_groups': [0, 0]}}
+        else:
+            ck = torch.load(sys.argv[1], map_location='cpu')
+            a, sd = ck['model_args'], ck['model']
+            assert sd['lm_head.weight'].data_ptr() == sd['transformer.wte.weight'].data_ptr(), 'lm_head not tied'
         ids = torch.tensor([[int(t) for t in sys.argv[2].split(',')]])
         T, C, H = ids.shape[1], a['n_embd'], a['n_head']
         def ln(x, p): return F.layer_norm(x, (C,), sd[p + '.weight'], sd.get(p + '.bias'), 1e-5)
-        def lin(x, p): return F.linear(x, sd[p + '.weight'], sd.get(p + '.bias'))
+        def lin(x, p): return x @ sd[p + '.weight'] + sd[p + '.bias'] if hf else F.linear(x, sd[p + '.weight'], sd.get(p + '.bias'))
         x = sd['transformer.wte.weight'][ids] + sd['transformer.wpe.weight'][:T]
         mask = torch.ones(T, T, dtype=torch.bool).tril()
         for i in range(a['n_layer']):
@@ -32,15 +45,18 @@ public class PyTorchLoadTests
         print(' '.join(repr(v) for v in logits[0, -1].tolist()))
         """;
 
-    [SkippableFact]
-    public void Torch_load_reads_our_export_and_gives_our_logits()
+    /// nanoGPT: torch.load reads the ckpt.pt. hf: the safetensors, with HF's Conv1D (x @ W + b) and zero biases.
+    [SkippableTheory]
+    [InlineData("nanogpt", "nano", "nano/ckpt.pt")]
+    [InlineData("hf", "hf", "hf")]
+    public void PyTorch_reads_our_export_and_gives_our_logits(string format, string output, string path)
     {
         Skip.IfNot(HasTorch(), "no Python with torch (/usr/bin/python3 -c 'import torch' fails); apt-get install python3-torch to run this");
         using var tmp = new TempDir();
         var ckpt = TinyCheckpoint.Create(tmp["ckpt"]);
-        Assert.Equal(0, Cli.Run("export", "--ckpt", ckpt, "--format", "nanogpt", "--out", tmp["nano"]).Code);
+        Assert.Equal(0, Cli.Run("export", "--ckpt", ckpt, "--format", format, "--out", tmp[output]).Code);
         long[] ids = [464, 3290, 318, 257, 1332, 13, 50256, 11];
-        var (code, output) = Python(tmp.Write("forward.py", Forward), tmp["nano/ckpt.pt"], string.Join(",", ids));
+        var (code, output) = Python(tmp.Write("forward.py", Forward), tmp[path], string.Join(",", ids), format);
         Assert.True(code == 0, output);
         var lines = output.Trim().Split('\n');
         Assert.Equal("1 2", lines[0]); // iter_num, nanoGPT's two AdamW parameter groups
