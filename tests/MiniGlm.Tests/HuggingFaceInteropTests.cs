@@ -95,6 +95,26 @@ public class HuggingFaceInteropTests
     }
 
     [Theory]
+    [InlineData("hf", "hf")]
+    [InlineData("nanogpt", "nano.pt")]
+    public void A_model_with_biases_keeps_them(string format, string output)
+    {
+        using var tmp = new TempDir();
+        manual_seed(7);
+        using (var model = new GptModel(new GptConfig { NLayer = 1, NHead = 2, NEmbd = 16, BlockSize = 8, VocabSize = 50304, Bias = true }))
+        {
+            using (no_grad())
+                foreach (var (name, p) in model.named_parameters())
+                    if (name.EndsWith(".bias")) p.normal_(0, 0.1);
+            CheckpointStore.Save(tmp["ckpt"], model, new CheckpointConfig { Model = model.Config, Tokenizer = TokenizerSpec.Gpt2, Train = new TrainConfig() }, new TrainerState(), null);
+        }
+        Assert.Equal(0, Cli.Run("export", "--ckpt", tmp["ckpt"], "--format", format, "--out", tmp[output]).Code);
+        Assert.Equal(0, Cli.Run("import", "--from", format, tmp[output], "--out", tmp["back"]).Code);
+        Assert.True(CheckpointStore.ReadConfig(tmp["back"]).Model.Bias);
+        NanoGptInteropTests.AssertSameLogits(tmp["ckpt"], tmp["back"]);
+    }
+
+    [Theory]
     [InlineData("llama", "model_type 'llama' (LlamaForCausalLM) is not GPT-2")]
     [InlineData("missing", "tensor 'transformer.h.1.mlp.c_proj.weight' is missing")]
     [InlineData("shape", "tensor 'transformer.wpe.weight' has shape [8,32], the model expects [32,32]")]

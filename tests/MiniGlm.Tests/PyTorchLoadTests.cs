@@ -49,12 +49,12 @@ public class PyTorchLoadTests
     [SkippableTheory]
     [InlineData("nanogpt", "nano", "nano/ckpt.pt")]
     [InlineData("hf", "hf", "hf")]
-    public void PyTorch_reads_our_export_and_gives_our_logits(string format, string output, string path)
+    public void PyTorch_reads_our_export_and_gives_our_logits(string format, string outDir, string path)
     {
         Skip.IfNot(HasTorch(), "no Python with torch (/usr/bin/python3 -c 'import torch' fails); apt-get install python3-torch to run this");
         using var tmp = new TempDir();
         var ckpt = TinyCheckpoint.Create(tmp["ckpt"]);
-        Assert.Equal(0, Cli.Run("export", "--ckpt", ckpt, "--format", format, "--out", tmp[output]).Code);
+        Assert.Equal(0, Cli.Run("export", "--ckpt", ckpt, "--format", format, "--out", tmp[outDir]).Code);
         long[] ids = [464, 3290, 318, 257, 1332, 13, 50256, 11];
         var (code, output) = Python(tmp.Write("forward.py", Forward), tmp[path], string.Join(",", ids), format);
         Assert.True(code == 0, output);
