@@ -12,7 +12,7 @@ using static TorchSharp.torch;
 namespace MiniGlm.Tests;
 
 /// The Hugging Face GPT-2 directory (transformers is not installable here: checked by round trip, by HF's
-/// algorithms replayed on our files, and by PyTorch in PyTorchLoadTests).
+/// algorithms replayed on our files, and by PyTorch in PythonReadsExportTests).
 public class HuggingFaceInteropTests
 {
     private const string Text = "床前明月光，疑是地上霜。\n举头望明月，低头思故乡。\nThe moon is bright tonight; isn't it? 1234 apples.\n";
