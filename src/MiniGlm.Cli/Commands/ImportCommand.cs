@@ -61,9 +61,9 @@ public static class ImportCommand
         var scratch = Path.Combine(Path.GetTempPath(), $"miniglm-import-{Environment.ProcessId}");
         try
         {
+            using var foreign = HfGpt2.Read(dir);
             var tokenizer = tokenizerArg is not null ? TokenizerArg.Load(tokenizerArg).Spec
                 : HfTokenizer.Read(dir, scratch) ?? throw new MiniGlmException($"{dir}: no {HfTokenizer.JsonFile} or {HfTokenizer.VocabFile}; pass --tokenizer");
-            using var foreign = HfGpt2.Read(dir);
             return foreign.SaveCheckpoint(output, tokenizer, dir);
         }
         finally
