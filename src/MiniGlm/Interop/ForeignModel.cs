@@ -1,5 +1,4 @@
 using MiniGlm.Checkpoints;
-using MiniGlm.Generation;
 using MiniGlm.Model;
 using MiniGlm.Tokenization;
 using MiniGlm.Training;
@@ -17,7 +16,7 @@ public sealed record ForeignModel(GptConfig Shape, Dictionary<string, Tensor> We
     /// vocabulary of exactly vocab_size characters has no row for the end-of-text id we add after them
     /// (<see cref="CharVocabulary"/>), so one row of zeros is appended: its logit is 0 until fine-tuning trains it,
     /// and the other logits are unchanged (the output layer has no bias).
-    public GptConfig SaveCheckpoint(string outDir, TokenizerSpec tokenizer, string source, ChatTemplate? chatTemplate = null)
+    public GptConfig SaveCheckpoint(string outDir, TokenizerSpec tokenizer, string source)
     {
         var tok = TextTokenizer.Load(tokenizer);
         var shape = Shape;
@@ -35,7 +34,7 @@ public sealed record ForeignModel(GptConfig Shape, Dictionary<string, Tensor> We
         ModelWeights.Load(model, weights, source);
         var config = new CheckpointConfig
         {
-            Model = model.Config with { Dropout = Shape.Dropout }, Tokenizer = tokenizer, Train = Train, ChatTemplate = chatTemplate,
+            Model = model.Config with { Dropout = Shape.Dropout }, Tokenizer = tokenizer, Train = Train,
         };
         ModelFiles.Guard(outDir, () => CheckpointStore.Save(outDir, model, config, State, null));
         return config.Model;
