@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. As root on Debian/Ubuntu it first installs what the tests need (a CJK font for
 # the plot and page tests, Debian's chromium for the browser tests); elsewhere install fonts-wqy-microhei and
-# chromium yourself (the browser tests need /usr/bin/chromium; no browser is ever downloaded).
+# chromium yourself (the browser tests need /usr/bin/chromium; no browser is ever downloaded). python3-jinja2 lets a
+# test render the exported chat template as transformers does; the PyTorch checks of our exports run only where
+# python3-torch is installed (large, so not installed here) and are reported skipped otherwise.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
-packages=(fonts-wqy-microhei)
+packages=(fonts-wqy-microhei python3-jinja2)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 [ -x /usr/bin/chromium ] || missing+=(chromium)

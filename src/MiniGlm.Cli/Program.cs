@@ -20,6 +20,8 @@ public static class Program
         ("bench", "benchmarks: bench generate", BenchCommand.Run),
         ("export", "a checkpoint for other engines: export --format gguf (llama.cpp, Ollama)", ExportCommand.Run),
         ("eval", "evaluate checkpoints side by side: val loss, QA metrics, report.md/html", EvalCommand.Run),
+        ("export", "write a checkpoint for another tool: nanoGPT ckpt.pt, Hugging Face GPT-2", ExportCommand.Run),
+        ("import", "read a nanoGPT ckpt.pt or Hugging Face GPT-2 into a checkpoint here", ImportCommand.Run),
     ];
 
     /// Runs one command in this process (quickstart chains them); errors propagate to the caller.

@@ -1,4 +1,10 @@
+using System.Diagnostics;
+using MiniGlm.Checkpoints;
+using MiniGlm.Interop;
 using MiniGlm.Interop.Gguf;
+using MiniGlm.Interop.HuggingFace;
+using MiniGlm.Interop.NanoGpt;
+using MiniGlm.Tokenization;
 
 namespace MiniGlm.Cli.Commands;
 
@@ -11,10 +17,15 @@ public static class ExportCommand
     private static readonly Format[] Formats =
     [
         new("gguf", "llama.cpp / Ollama / LM Studio: one .gguf file (--dtype f32|f16|q8_0, default f16)", Gguf),
+        new("hf", "a Hugging Face GPT2LMHeadModel directory: config.json, model.safetensors, generation_config.json,\n" +
+                  "           tokenizer.json, tokenizer_config.json (transformers, vLLM, TGI)", HuggingFace),
+        new("nanogpt", "PATH/ckpt.pt (or PATH itself if it ends in .pt) for nanoGPT's sample.py and\n" +
+                       "           train.py --init_from=resume; a character-level model also gets meta.pkl beside it", NanoGpt),
     ];
 
     private static string Usage => $"""
         usage: ./miniglm export --ckpt DIR --format {string.Join("|", Formats.Select(f => f.Name))} --out PATH [--force] [format options]
+          Writes a checkpoint in another tool's format (docs/formats.md).
           --ckpt DIR      a checkpoint, or a run directory (its best/, else latest/)
           --out PATH      what to write; an existing one is replaced only with --force
         formats:
@@ -39,5 +50,37 @@ public static class ExportCommand
         cl.RejectUnknown("export");
         var r = GgufExport.Run(ckpt, outPath, dtype, force);
         Console.WriteLine($"wrote {r.Path}: {r.Bytes / 1e6:F1} MB, {dtype}, {r.Tensors} tensors, llama.cpp gpt2 with pre-tokenizer {r.PreTokenizer}, in {r.Elapsed.TotalSeconds:F1} s");
+    }
+
+    private static void NanoGpt(CommandLine cl, string ckpt, string output, bool force) => Written(cl, ckpt, "nanogpt", dir =>
+    {
+        var path = output.EndsWith(".pt", StringComparison.OrdinalIgnoreCase) ? output : Path.Combine(output, NanoGptCheckpoint.FileName);
+        ModelFiles.EnsureFree(path, force);
+        var (model, config) = CheckpointStore.LoadModel(dir);
+        using (model) ModelFiles.WriteFile(path, tmp => NanoGptCheckpoint.Write(tmp, model, config, CheckpointStore.ReadState(dir)));
+        if (config.Tokenizer.Type != TokenizerSpec.CharsType) return [path];
+        var meta = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "meta.pkl");
+        ModelFiles.WriteFile(meta, tmp => NanoGptMeta.Write(tmp, config.Tokenizer.Chars!));
+        return [path, meta];
+    });
+
+    private static void HuggingFace(CommandLine cl, string ckpt, string output, bool force) => Written(cl, ckpt, "hf", dir =>
+    {
+        ModelFiles.EnsureFree(output, force);
+        var (model, config) = CheckpointStore.LoadModel(dir);
+        using (model) ModelFiles.WriteDirectory(output, tmp => HfGpt2.Write(tmp, model, config));
+        return Directory.GetFiles(output).Order().ToList();
+    });
+
+    /// Runs an export that writes several files and says what it wrote.
+    private static void Written(CommandLine cl, string ckpt, string format, Func<string, List<string>> export)
+    {
+        cl.RejectUnknown("export");
+        var dir = CheckpointStore.Resolve(ckpt);
+        var watch = Stopwatch.StartNew();
+        var written = export(dir);
+        long bytes = written.Sum(f => new FileInfo(f).Length);
+        Console.WriteLine($"exported {dir} as {format} in {watch.Elapsed.TotalSeconds:F1} s: " +
+                          string.Join(", ", written.Select(f => $"{f} ({new FileInfo(f).Length / 1e6:F1} MB)")) + $"; {bytes / 1e6:F1} MB in all");
     }
 }

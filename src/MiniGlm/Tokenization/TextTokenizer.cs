@@ -9,18 +9,20 @@ namespace MiniGlm.Tokenization;
 /// A byte-level BPE tokenizer (tiktoken format) with `encode_ordinary` semantics: the text "<|endoftext|>" in a
 /// corpus is ordinary text, never the special token; special ids are only ever appended by code.
 /// GPT-2's comes with Microsoft.ML.Tokenizers; trained ones (./miniglm tokenizer train) are rank files that
-/// Microsoft.ML.Tokenizers loads too, with our pre-tokenizer pattern.
+/// Microsoft.ML.Tokenizers loads too, with our pre-tokenizer pattern. A character vocabulary (nanoGPT's meta.pkl)
+/// is the third kind (<see cref="CharVocabulary"/>).
 public sealed class TextTokenizer
 {
     // tiktoken's GPT-2 split pattern.
-    private const string Gpt2Pattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
+    public const string Gpt2Pattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
     public const string EndOfText = "<|endoftext|>";
 
     /// A run of one character class at least this long takes the linear path (see Encode).
     internal const int LongRun = 256;
 
-    private readonly Tokenizer tokenizer;
-    private readonly Engine engine;
+    private readonly Engine? engine;
+    private readonly Tokenizer? tokenizer;
+    private readonly CharVocabulary? chars;
     private readonly byte[][] tokenBytes;
     public TokenizerSpec Spec { get; }
     /// Number of ids the tokenizer can produce (ordinary + special).
@@ -35,9 +37,10 @@ public sealed class TextTokenizer
     /// What every TextTokenizer for one rank file shares: built once, cached.
     private sealed record Engine(Tokenizer Tokenizer, Regex PreTokens, RankMerger Merger, byte[][] TokenBytes);
 
-    private TextTokenizer(TokenizerSpec spec, Engine engine, IReadOnlyDictionary<string, int> special)
+    /// A byte-level BPE (engine) or a character vocabulary (chars): exactly one of the two.
+    private TextTokenizer(TokenizerSpec spec, Engine? engine, CharVocabulary? chars, byte[][] tokenBytes, IReadOnlyDictionary<string, int> special)
     {
-        Spec = spec; this.engine = engine; tokenizer = engine.Tokenizer; tokenBytes = engine.TokenBytes; SpecialTokens = special;
+        Spec = spec; this.engine = engine; tokenizer = engine?.Tokenizer; this.chars = chars; this.tokenBytes = tokenBytes; SpecialTokens = special;
         EotId = special.TryGetValue(EndOfText, out var eot) ? eot : throw new MiniGlmException($"tokenizer {spec} has no {EndOfText} special token");
         VocabSize = tokenBytes.Length;
         MaxTokenBytes = tokenBytes.Max(b => b.Length);
@@ -51,8 +54,15 @@ public sealed class TextTokenizer
     {
         { Type: "tiktoken", Name: "gpt2" } => gpt2.Value,
         { IsFile: true } => LoadFile(spec),
-        _ => throw new MiniGlmException($"unknown tokenizer '{spec.Type}:{spec.Name}' (known: tiktoken:gpt2, {TokenizerSpec.FileType})"),
+        { Type: TokenizerSpec.CharsType } => LoadChars(spec),
+        _ => throw new MiniGlmException($"unknown tokenizer '{spec.Type}:{spec.Name}' (known: tiktoken:gpt2, {TokenizerSpec.FileType}, {TokenizerSpec.CharsType})"),
     };
+
+    private static TextTokenizer LoadChars(TokenizerSpec spec)
+    {
+        var vocabulary = new CharVocabulary(spec.Chars ?? throw new MiniGlmException($"tokenizer {spec}: a {TokenizerSpec.CharsType} spec needs 'chars'"), $"tokenizer {spec}");
+        return new TextTokenizer(spec, null, vocabulary, vocabulary.TokenBytes(), new Dictionary<string, int> { [EndOfText] = vocabulary.EotId });
+    }
 
     /// A trained tokenizer's rank file (tokenizer train's output), with our pattern and reserved special tokens.
     public static TextTokenizer FromFile(string path) => Load(TiktokenFile.Describe(path));
@@ -68,7 +78,8 @@ public sealed class TextTokenizer
         var ranks = new MemoryStream();
         inflated.CopyTo(ranks);
         var special = new Dictionary<string, int> { [EndOfText] = 50256 };
-        return new TextTokenizer(TokenizerSpec.Gpt2, Create(ranks.ToArray(), Gpt2Pattern, special, "gpt2"), special);
+        var engine = Create(ranks.ToArray(), Gpt2Pattern, special, "gpt2");
+        return new TextTokenizer(TokenizerSpec.Gpt2, engine, null, engine.TokenBytes, special);
     }
 
     private static TextTokenizer LoadFile(TokenizerSpec spec)
@@ -79,7 +90,7 @@ public sealed class TextTokenizer
         var file = TiktokenFile.ReadVerified(spec);
         var engine = loaded.TryGetValue(spec, out var hit) ? hit
             : loaded.GetOrAdd(spec, Create(file, spec.Pattern, spec.SpecialTokens, spec.FilePath!));
-        return new TextTokenizer(spec, engine, spec.SpecialTokens);
+        return new TextTokenizer(spec, engine, null, engine.TokenBytes, spec.SpecialTokens);
     }
 
     private static Engine Create(byte[] rankFile, string pattern, IReadOnlyDictionary<string, int> special, string path)
@@ -104,14 +115,15 @@ public sealed class TextTokenizer
     /// Text with a long run of one character class (300,000 '，', a line of '=' or spaces) may hold a pre-token
     /// that Microsoft.ML.Tokenizers would merge in quadratic time; such text is cut into pre-tokens here and merged
     /// by RankMerger, which gives the same ids in O(n log n). Everything else takes the library's cached path.
-    public IReadOnlyList<int> Encode(string text) => HasLongRun(text) ? EncodeLinear(text) : tokenizer.EncodeToIds(text);
+    public IReadOnlyList<int> Encode(string text) => Encode(text.AsSpan());
 
-    public IReadOnlyList<int> Encode(ReadOnlySpan<char> text) => HasLongRun(text) ? EncodeLinear(text.ToString()) : tokenizer.EncodeToIds(text);
+    public IReadOnlyList<int> Encode(ReadOnlySpan<char> text) =>
+        chars?.Encode(text) ?? (HasLongRun(text) ? EncodeLinear(text.ToString()) : tokenizer!.EncodeToIds(text));
 
     internal List<int> EncodeLinear(string text)
     {
         var ids = new List<int>(text.Length / 2);
-        foreach (var m in engine.PreTokens.EnumerateMatches(text)) engine.Merger.Encode(text.AsSpan(m.Index, m.Length), ids);
+        foreach (var m in engine!.PreTokens.EnumerateMatches(text)) engine.Merger.Encode(text.AsSpan(m.Index, m.Length), ids);
         return ids;
     }
 
@@ -131,7 +143,7 @@ public sealed class TextTokenizer
     }
 
     /// Decodes ids to text; the end-of-text id decodes to nothing, incomplete UTF-8 to U+FFFD.
-    public string Decode(IEnumerable<int> ids) => tokenizer.Decode(ids.Where(i => i != EotId));
+    public string Decode(IEnumerable<int> ids) => chars?.Decode(ids) ?? tokenizer!.Decode(ids.Where(i => i != EotId));
 
     /// The raw bytes of one token (a byte-level token may hold part of a UTF-8 character).
     public ReadOnlySpan<byte> TokenBytes(int id) => tokenBytes[id];

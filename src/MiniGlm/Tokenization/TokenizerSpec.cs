@@ -5,10 +5,12 @@ namespace MiniGlm.Tokenization;
 /// Where a tokenizer comes from; stored in a dataset's meta.json and in every checkpoint so consumers never need
 /// to be told which tokenizer a model uses. Either GPT-2's (`tiktoken`/`gpt2`, shipped with Microsoft.ML.Tokenizers)
 /// or a trained one (`tiktoken-file`): a rank file kept beside the meta.json / config.json that names it, with
-/// its SHA-256, its pre-tokenizer pattern and its special tokens.
+/// its SHA-256, its pre-tokenizer pattern and its special tokens; or a character vocabulary (`chars`, nanoGPT's
+/// meta.pkl), whose characters are listed in the spec itself.
 public sealed record TokenizerSpec
 {
     public const string FileType = "tiktoken-file";
+    public const string CharsType = "chars";
     /// The name of the rank file inside a dataset or checkpoint directory.
     public const string StoredFileName = "tokenizer.tiktoken";
 
@@ -20,6 +22,8 @@ public sealed record TokenizerSpec
     [JsonPropertyName("pattern"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Pattern { get; init; }
     [JsonPropertyName("special_tokens"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyDictionary<string, int>? SpecialTokens { get; init; }
+    /// The characters of a `chars` vocabulary, id i = Chars[i]; `<|endoftext|>` is id Chars.Count.
+    [JsonPropertyName("chars"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public IReadOnlyList<string>? Chars { get; init; }
     /// The directory FileName is relative to: set by whoever read the spec (DatasetMeta.Load, CheckpointStore).
     [JsonIgnore] public string? BaseDirectory { get; init; }
 
@@ -33,9 +37,10 @@ public sealed record TokenizerSpec
     public bool Equals(TokenizerSpec? other) =>
         other is not null && Type == other.Type && (IsFile
             ? Sha256 == other.Sha256 && Pattern == other.Pattern && SameSpecials(SpecialTokens, other.SpecialTokens)
+            : Type == CharsType ? (Chars ?? []).SequenceEqual(other.Chars ?? [])
             : Name == other.Name);
 
-    public override int GetHashCode() => HashCode.Combine(Type, IsFile ? Sha256 : Name);
+    public override int GetHashCode() => HashCode.Combine(Type, IsFile ? Sha256 : Type == CharsType ? Chars?.Count.ToString() : Name);
 
     public override string ToString() => IsFile ? $"{Name} (sha256 {Sha256?[..Math.Min(12, Sha256.Length)]}…)" : Name;
 

@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using System.Text.RegularExpressions;
 using MiniGlm.Model;
 
 namespace MiniGlm.Training;
@@ -50,6 +51,8 @@ public sealed record TrainConfig
     // system
     [JsonPropertyName("seed")] public int Seed { get; init; } = 1234;
     [JsonPropertyName("threads")] public int Threads { get; init; }
+    /// "cpu", or "cuda" / "cuda:N" with a TorchBackend=cuda build (untested here: no GPU; see docs/formats.md).
+    [JsonPropertyName("device")] public string Device { get; init; } = "cpu";
 
     public static readonly string[] InitModes = ["scratch", "resume", "finetune"];
 
@@ -143,6 +146,7 @@ public sealed record TrainConfig
         Check(MinLr >= 0 && MinLr <= LearningRate, "min_lr", "must be between 0 and learning_rate");
         Check(Dropout is >= 0 and < 1, "dropout", "must be in [0, 1)");
         Check(Threads >= 0, "threads", "must be 0 (all cores) or positive");
+        Check(Device == "cpu" || Regex.IsMatch(Device, @"^cuda(:\d+)?$"), "device", $"must be cpu, cuda or cuda:N, got '{Device}'");
         Check(InitFrom != "finetune" || CkptDir != "", "ckpt_dir", "must name the checkpoint to fine-tune from (init_from=finetune)");
     }
 }

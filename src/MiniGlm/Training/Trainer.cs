@@ -53,6 +53,8 @@ public sealed class Trainer
         AtomicFile.RemoveStale(cfg.OutDir); // checkpoints half-written by a killed run
         var (model, ckptConfig, state, from) = BuildModel(meta);
         using var _model = model;
+        var device = TrainingDevice();
+        model.to(device);
         using IBatchSource batches = meta.Kind == DatasetMeta.Sft
             ? new SftBatcher(cfg.Dataset, meta, cfg.BatchSize, cfg.Seed)
             : new PretrainBatcher(cfg.Dataset, cfg.BatchSize, cfg.BlockSize, cfg.Seed);
@@ -128,7 +130,7 @@ public sealed class Trainer
             for (int micro = 0; micro < cfg.GradientAccumulationSteps && !cancel.IsCancellationRequested; micro++)
             {
                 using var scope = NewDisposeScope();
-                var b = batches.Train(iter, micro);
+                var b = batches.Train(iter, micro).To(device);
                 if (b.LossMask is not null) { masked = true; trainedTokens += b.LossMask.sum().item<float>(); }
                 foreach (var (chunk, weight) in Chunks(b, chunkRows))
                 {
@@ -193,6 +195,15 @@ public sealed class Trainer
     /// Where snapshot_iter keeps its weights, relative to out_dir.
     public static string SnapshotDir(int iter) => $"iter_{iter}";
 
+    /// CPU by default; a CUDA device needs the TorchBackend=cuda build (dotnet build -p:TorchBackend=cuda) and a GPU.
+    private Device TrainingDevice()
+    {
+        if (cfg.Device == "cpu") return CPU;
+        if (!torch.cuda.is_available())
+            throw new MiniGlmException($"device {cfg.Device}: CUDA is not available (needs an NVIDIA GPU and a build with -p:TorchBackend=cuda; see docs/formats.md)");
+        return torch.device(cfg.Device);
+    }
+
     private static string LatestCheckpoint(string outDir)
     {
         var latest = Path.Combine(outDir, CheckpointStore.Latest);
@@ -237,7 +248,7 @@ public sealed class Trainer
             for (int i = 0; i < cfg.EvalIters && !cancel.IsCancellationRequested; i++)
             {
                 using var scope = NewDisposeScope();
-                foreach (var (c, weight) in Chunks(batches.Eval(split, i), chunkRows))
+                foreach (var (c, weight) in Chunks(batches.Eval(split, i).To(TrainingDevice()), chunkRows))
                     sum += weight * GptModel.Loss(model.Forward(c.X, c.AttentionMask, null, positions: c.Positions), c.Y, c.LossMask).item<float>();
             }
             return sum / cfg.EvalIters;

@@ -1,0 +1,57 @@
+using MiniGlm.Checkpoints;
+using MiniGlm.Model;
+using MiniGlm.Tokenization;
+using MiniGlm.Training;
+using static TorchSharp.torch;
+
+namespace MiniGlm.Interop;
+
+/// A GPT read from another tool's files, its weights already under our (nanoGPT's) names, about to become an
+/// ordinary checkpoint here.
+public sealed record ForeignModel(GptConfig Shape, Dictionary<string, Tensor> Weights, TrainConfig Train, TrainerState State) : IDisposable
+{
+    private const string Wte = "transformer.wte.weight";
+
+    /// Saves it as a checkpoint with the given tokenizer. The tokenizer must fit the model's vocabulary; a character
+    /// vocabulary of exactly vocab_size characters has no row for the end-of-text id we add after them
+    /// (<see cref="CharVocabulary"/>), so one row of zeros is appended: its logit is 0 until fine-tuning trains it,
+    /// and the other logits are unchanged (the output layer has no bias).
+    public GptConfig SaveCheckpoint(string outDir, TokenizerSpec tokenizer, string source)
+    {
+        var tok = TextTokenizer.Load(tokenizer);
+        var shape = Shape;
+        var weights = new Dictionary<string, Tensor>(Weights);
+        using var grown = tokenizer.Type == TokenizerSpec.CharsType && tok.VocabSize == shape.VocabSize + 1
+            && weights.TryGetValue(Wte, out var wte) ? cat([wte, zeros(1, wte.shape[1], dtype: wte.dtype)]) : null;
+        if (grown is not null)
+        {
+            weights[Wte] = grown;
+            shape = shape with { VocabSize = shape.VocabSize + 1 };
+        }
+        else if (tok.VocabSize > shape.VocabSize)
+            throw new MiniGlmException($"{source}: the model has vocab_size {shape.VocabSize}, but tokenizer {tokenizer} has {tok.VocabSize} ids; pass the tokenizer the model was trained with");
+        using var model = new GptModel(shape with { Dropout = 0 });
+        ModelWeights.Load(model, weights, source);
+        var config = new CheckpointConfig
+        {
+            Model = model.Config with { Dropout = Shape.Dropout }, Tokenizer = tokenizer, Train = Train,
+        };
+        ModelFiles.Guard(outDir, () => CheckpointStore.Save(outDir, model, config, State, null));
+        return config.Model;
+    }
+
+    /// The output layer must be the token embedding (one matrix, as nanoGPT and GPT-2 tie them); a separate
+    /// `lm_head.weight` that differs is refused. It is removed from weights either way.
+    public static void RequireTiedHead(Dictionary<string, Tensor> weights, string source)
+    {
+        if (!weights.Remove("lm_head.weight", out var head)) return;
+        using (head)
+            if (!weights.TryGetValue(Wte, out var wte) || !head.shape.SequenceEqual(wte.shape) || !head.allclose(wte, rtol: 0, atol: 0))
+                throw new MiniGlmException($"{source}: 'lm_head.weight' differs from '{Wte}': an untied output layer, which this GPT does not have");
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in Weights.Values) t.Dispose();
+    }
+}

@@ -1,0 +1,129 @@
+using System.IO.Compression;
+using MiniGlm.Interop.Pickle;
+using static TorchSharp.torch;
+
+namespace MiniGlm.Interop.Torch;
+
+/// A file written by `torch.save` (PyTorch ≥ 1.6's zip format): `<name>/data.pkl`, the pickled object, whose tensors
+/// point by persistent id at raw little-endian storages `<name>/data/<key>`. Read with <see cref="PickleReader"/>,
+/// which knows only tensors, storages, OrderedDict and plain values; a tensor stays a <see cref="TensorRef"/> (no
+/// bytes read) until <see cref="Load"/> is asked for it, so an optimizer state nobody needs costs nothing.
+public sealed class TorchArchive : IDisposable
+{
+    /// A storage in the archive: its key, element type and length.
+    public sealed record StorageRef(string Key, ScalarType Dtype, long Numel);
+
+    /// A tensor as `_rebuild_tensor_v2` describes it: a strided view of a storage.
+    public sealed record TensorRef(StorageRef Storage, long Offset, long[] Shape, long[] Stride);
+
+    /// torch's storage classes (their pickled names) and our element types.
+    private static readonly Dictionary<string, ScalarType> StorageTypes = new()
+    {
+        ["FloatStorage"] = ScalarType.Float32, ["DoubleStorage"] = ScalarType.Float64, ["HalfStorage"] = ScalarType.Float16,
+        ["BFloat16Storage"] = ScalarType.BFloat16, ["LongStorage"] = ScalarType.Int64, ["IntStorage"] = ScalarType.Int32,
+        ["ShortStorage"] = ScalarType.Int16, ["CharStorage"] = ScalarType.Int8, ["ByteStorage"] = ScalarType.Byte,
+        ["BoolStorage"] = ScalarType.Bool,
+    };
+
+    private readonly ZipArchive zip;
+    private readonly string path, prefix;
+    public object? Root { get; }
+
+    private TorchArchive(string path, ZipArchive zip)
+    {
+        this.path = path; this.zip = zip;
+        var pickle = zip.Entries.FirstOrDefault(e => e.FullName.EndsWith("/data.pkl") && e.FullName.Count(c => c == '/') == 1)
+            ?? throw new MiniGlmException($"{path}: a zip, but not a torch.save file (no <name>/data.pkl inside)");
+        prefix = pickle.FullName[..^"data.pkl".Length];
+        var globals = new Dictionary<string, PickleReader.Callable?>
+        {
+            ["collections.OrderedDict"] = _ => new Dictionary<object, object?>(),
+            ["torch._utils._rebuild_tensor_v2"] = RebuildTensor,
+            ["torch._utils._rebuild_parameter"] = args => args.Length > 0 ? args[0] : null,
+        };
+        foreach (var name in StorageTypes.Keys) globals[$"torch.{name}"] = null;
+        Root = new PickleReader(path, globals, PersistentLoad).Read(ReadEntry(pickle));
+    }
+
+    /// Opens a torch.save file; a file that is not one (the pre-1.6 format, or not PyTorch at all) is a one-line error.
+    public static TorchArchive Open(string path)
+    {
+        if (!File.Exists(path)) throw new MiniGlmException($"{path}: file not found");
+        ZipArchive zip;
+        try { zip = ZipFile.OpenRead(path); }
+        catch (InvalidDataException)
+        {
+            throw new MiniGlmException($"{path}: not a zip-format torch.save file (PyTorch < 1.6's legacy format is not read; " +
+                "re-save it with torch.save(torch.load(f), f) in a recent PyTorch)");
+        }
+        try { return new TorchArchive(path, zip); }
+        catch { zip.Dispose(); throw; }
+    }
+
+    /// The tensor's values as a contiguous CPU tensor of its own (call outside a dispose scope to keep it).
+    public Tensor Load(TensorRef t)
+    {
+        var entry = zip.GetEntry($"{prefix}data/{t.Storage.Key}")
+            ?? throw new MiniGlmException($"{path}: storage data/{t.Storage.Key} is missing from the archive");
+        var bytes = ReadEntry(entry);
+        if (bytes.Length != t.Storage.Numel * ElementSize(t.Storage.Dtype))
+            throw new MiniGlmException($"{path}: storage data/{t.Storage.Key} has {bytes.Length} bytes, expected {t.Storage.Numel} × {ElementSize(t.Storage.Dtype)}");
+        long last = t.Offset + t.Shape.Zip(t.Stride).Sum(d => (d.First - 1) * d.Second);
+        if (t.Shape.Any(d => d == 0)) last = t.Offset - 1;
+        if (t.Offset < 0 || last >= t.Storage.Numel)
+            throw new MiniGlmException($"{path}: a tensor of shape [{string.Join(",", t.Shape)}] reaches past its storage data/{t.Storage.Key}");
+        using var storage = empty(t.Storage.Numel, t.Storage.Dtype);
+        if (bytes.Length > 0) storage.bytes = bytes;
+        using var view = storage.as_strided(t.Shape, t.Stride, t.Offset);
+        return view.contiguous().clone();
+    }
+
+    private object? PersistentLoad(object? id)
+    {
+        if (id is not object?[] { Length: 5 } parts || parts[0] is not "storage" || parts[1] is not PickleReader.Global type
+            || parts[2] is not string key || parts[4] is not long numel)
+            throw new MiniGlmException($"{path}: a persistent id that is not a torch storage ('storage', type, key, location, size)");
+        if (!StorageTypes.TryGetValue(type.Name, out var dtype))
+            throw new MiniGlmException($"{path}: storage type {type} is not read");
+        return new StorageRef(key, dtype, numel);
+    }
+
+    private object? RebuildTensor(object?[] args)
+    {
+        // (storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])
+        if (args.Length < 4 || args[0] is not StorageRef storage || args[1] is not long offset
+            || args[2] is not object?[] size || args[3] is not object?[] stride || size.Length != stride.Length)
+            throw new MiniGlmException($"{path}: a tensor whose _rebuild_tensor_v2 arguments are not (storage, offset, size, stride, …)");
+        return new TensorRef(storage, offset, size.Select(ToLong).ToArray(), stride.Select(ToLong).ToArray());
+    }
+
+    private long ToLong(object? v) => v as long? ?? throw new MiniGlmException($"{path}: a tensor size or stride that is not an integer");
+
+    internal static int ElementSize(ScalarType t) => t switch
+    {
+        ScalarType.Float64 or ScalarType.Int64 => 8,
+        ScalarType.Float32 or ScalarType.Int32 => 4,
+        ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Int16 => 2,
+        _ => 1,
+    };
+
+    /// torch's storage class name for an element type (for writing).
+    internal static string StorageName(ScalarType t) => StorageTypes.First(kv => kv.Value == t).Key;
+
+    private byte[] ReadEntry(ZipArchiveEntry entry)
+    {
+        try
+        {
+            using var s = entry.Open();
+            var bytes = new byte[entry.Length];
+            s.ReadExactly(bytes);
+            return bytes;
+        }
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or IOException)
+        {
+            throw new MiniGlmException($"{path}: {entry.FullName} is unreadable (truncated or corrupt archive?): {e.Message}");
+        }
+    }
+
+    public void Dispose() => zip.Dispose();
+}
