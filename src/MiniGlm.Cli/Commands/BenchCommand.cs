@@ -1,4 +1,5 @@
 using System.Text.Json;
+using MiniGlm.Decoding;
 using MiniGlm.Generation;
 using MiniGlm.Model;
 using MiniGlm.Tokenization;
@@ -70,13 +71,11 @@ public static class BenchCommand
         var model = loaded?.Generator.Model ?? new GptModel(TrainConfig.Load(configFile, []).ModelConfig(50304));
         var tokenizer = loaded?.Tokenizer ?? TextTokenizer.Load(TokenizerSpec.Gpt2);
         Console.WriteLine($"model: {(ckpt ?? configFile ?? "seed config, random weights")}, {model.ParameterCount() / 1e6:F2}M parameters, " +
-                          $"block_size {model.Config.BlockSize}, {torch.get_num_threads()} threads");
+                          $"block_size {model.Config.BlockSize}, {torch.get_num_threads()} threads, decode kernels {Decoder.Instructions}");
         var results = new List<object>();
         foreach (var dtype in dtypes)
         {
-            model.SetInferenceDtype(dtype);
-            if (model.InferenceDtype != dtype) { Console.WriteLine($"{dtype}: not supported on this CPU, skipped"); continue; }
-            var generator = new Generator(model, tokenizer);
+            using var generator = new Generator(model, tokenizer, dtype);
             foreach (int batch in new[] { 1, 4 })
             {
                 var r = GenerationBenchmark.Run(generator, promptTokens, newTokens, batch, runs);
@@ -85,7 +84,6 @@ public static class BenchCommand
                 results.Add(new { dtype = dtype.ToString(), result = r });
             }
         }
-        model.SetInferenceDtype(InferenceDtype.Float32);
         AtomicFile.WriteAllText(outPath, JsonSerializer.Serialize(new
         {
             model = ckpt ?? configFile ?? "seed", parameters = model.ParameterCount(), threads = torch.get_num_threads(),

@@ -1,0 +1,177 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using MiniGlm.Model;
+using static TorchSharp.torch;
+
+namespace MiniGlm.Decoding;
+
+/// How one storage format turns its stored weights into fp32 lanes; the kernel below is written once over it.
+internal unsafe interface IWeightFormat
+{
+    static abstract int Bytes { get; }
+    static abstract Vector512<float> Load16(byte* row, int col);
+    static abstract Vector256<float> Load8(byte* row, int col);
+    static abstract float Load1(byte* row, int col);
+}
+
+/// A weight matrix [out, in] in a decoder's storage format, multiplied by fp32 activations: y = x · Wᵀ (× a
+/// scale per output row for int8). A decode step reads every weight once, so on CPU its time is the weight bytes
+/// over the memory bandwidth; the rows of a batch (or a prompt's positions) share each pass over a weight row.
+/// The activations stay fp32 and are accumulated in fp32, so the only error is the format's rounding of weights.
+internal abstract unsafe class WeightMatrix : IDisposable
+{
+    public int Rows { get; }
+    public int Cols { get; }
+
+    protected WeightMatrix(int rows, int cols) => (Rows, Cols) = (rows, cols);
+
+    public static WeightMatrix Create(Tensor weight, InferenceDtype dtype) => dtype switch
+    {
+        InferenceDtype.BFloat16 => new Bf16Matrix(weight),
+        InferenceDtype.Int8 => new Int8Matrix(weight),
+        _ => new Fp32Matrix(weight),
+    };
+
+    /// The widest vectors this CPU runs natively: 16 lanes (AVX-512), 8 (AVX2) or 1.
+    public static int NativeLanes => Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : 1;
+
+    /// y (n × Rows) = x (n × Cols) · Wᵀ. Output rows are split across the cores.
+    /// <param name="lanes">The vector width to compute with (16, 8 or 1): tests compare them; 0 = <see cref="NativeLanes"/>.</param>
+    public void Multiply(ReadOnlySpan<float> x, Span<float> y, int lanes = 0)
+    {
+        int n = x.Length / Cols;
+        if (x.Length != n * Cols || y.Length != n * Rows)
+            throw new ArgumentException($"matrix {Rows}×{Cols}: input of {x.Length} and output of {y.Length} values do not match");
+        if (lanes == 0) lanes = NativeLanes;
+        int parts = Math.Clamp(get_num_threads(), 1, Math.Max(1, Rows / 256));
+        fixed (float* px = x, py = y)
+        {
+            float* input = px, output = py; // fixed locals cannot be captured; the pin lasts until Parallel.For returns
+            if (parts == 1) MultiplyRows(input, n, output, 0, Rows, lanes);
+            else Parallel.For(0, parts, p => MultiplyRows(input, n, output, (int)((long)Rows * p / parts), (int)((long)Rows * (p + 1) / parts), lanes));
+        }
+    }
+
+    /// Output rows [from, to) of y = x · Wᵀ for the n rows of x.
+    protected abstract void MultiplyRows(float* x, int n, float* y, int from, int to, int lanes);
+
+    public virtual void Dispose() { }
+
+    /// The kernel for a storage format: each weight row is loaded (and widened) once for four rows of x at a time.
+    protected static void MultiplyRows<TF>(byte* weights, float* scales, int rows, int cols, float* x, int n, float* y,
+        int from, int to, int lanes) where TF : struct, IWeightFormat
+    {
+        switch (lanes)
+        {
+            case 16: Kernel<TF, Lanes16, Vector512<float>>(weights, scales, rows, cols, x, n, y, from, to); break;
+            case 8: Kernel<TF, Lanes8, Vector256<float>>(weights, scales, rows, cols, x, n, y, from, to); break;
+            default: Kernel<TF, Lanes1, float>(weights, scales, rows, cols, x, n, y, from, to); break;
+        }
+    }
+
+    // Fully optimised from the first call: tier-0 code for these loops is several times slower, and a short
+    // generation would finish before tiering replaced it.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel<TF, TW, TV>(byte* weights, float* scales, int rows, int cols, float* x, int n, float* y, int from, int to)
+        where TF : struct, IWeightFormat where TW : struct, ILanes<TV> where TV : struct
+    {
+        float* sums = stackalloc float[4];
+        for (int r = from; r < to; r++)
+        {
+            byte* row = weights + (long)r * cols * TF.Bytes;
+            float scale = scales == null ? 1f : scales[r];
+            int b = 0;
+            for (; b + 4 <= n; b += 4)
+            {
+                float* xb = x + (long)b * cols;
+                sums[0] = sums[1] = sums[2] = sums[3] = 0;
+                Four<TF, Lanes1, float>(row, xb, cols, Four<TF, TW, TV>(row, xb, cols, 0, sums), sums);
+                for (int k = 0; k < 4; k++) y[(long)(b + k) * rows + r] = sums[k] * scale;
+            }
+            for (; b < n; b++)
+            {
+                float* xb = x + (long)b * cols;
+                float sum = 0;
+                One<TF, Lanes1, float>(row, xb, cols, One<TF, TW, TV>(row, xb, cols, 0, ref sum), ref sum);
+                y[(long)b * rows + r] = sum * scale;
+            }
+        }
+    }
+
+    /// Adds four rows of x against one weight row over columns [start, …) in whole vectors; returns where it stopped.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Four<TF, TW, TV>(byte* row, float* x, int cols, int start, float* sums)
+        where TF : struct, IWeightFormat where TW : struct, ILanes<TV> where TV : struct
+    {
+        TV a0 = TW.Zero, a1 = TW.Zero, a2 = TW.Zero, a3 = TW.Zero;
+        int c = start;
+        for (; c + TW.Count <= cols; c += TW.Count)
+        {
+            var w = TW.Weights<TF>(row, c);
+            a0 = TW.MultiplyAdd(w, TW.Load(x + c), a0);
+            a1 = TW.MultiplyAdd(w, TW.Load(x + cols + c), a1);
+            a2 = TW.MultiplyAdd(w, TW.Load(x + 2 * cols + c), a2);
+            a3 = TW.MultiplyAdd(w, TW.Load(x + 3 * cols + c), a3);
+        }
+        sums[0] += TW.Sum(a0); sums[1] += TW.Sum(a1); sums[2] += TW.Sum(a2); sums[3] += TW.Sum(a3);
+        return c;
+    }
+
+    /// One row of x: two accumulators, so the loop waits on memory rather than on the latency of one add chain.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int One<TF, TW, TV>(byte* row, float* x, int cols, int start, ref float sum)
+        where TF : struct, IWeightFormat where TW : struct, ILanes<TV> where TV : struct
+    {
+        TV a0 = TW.Zero, a1 = TW.Zero;
+        int c = start;
+        for (; c + 2 * TW.Count <= cols; c += 2 * TW.Count)
+        {
+            a0 = TW.MultiplyAdd(TW.Weights<TF>(row, c), TW.Load(x + c), a0);
+            a1 = TW.MultiplyAdd(TW.Weights<TF>(row, c + TW.Count), TW.Load(x + c + TW.Count), a1);
+        }
+        for (; c + TW.Count <= cols; c += TW.Count) a0 = TW.MultiplyAdd(TW.Weights<TF>(row, c), TW.Load(x + c), a0);
+        sum += TW.Sum(a0) + TW.Sum(a1);
+        return c;
+    }
+
+    /// One vector width: the kernel is written once over it (16 and 8 lanes, and 1 for the tail of a row).
+    private interface ILanes<TV> where TV : struct
+    {
+        static abstract int Count { get; }
+        static abstract TV Zero { get; }
+        static abstract TV Load(float* p);
+        static abstract TV Weights<TF>(byte* row, int col) where TF : struct, IWeightFormat;
+        static abstract TV MultiplyAdd(TV w, TV x, TV acc);
+        static abstract float Sum(TV v);
+    }
+
+    private readonly struct Lanes16 : ILanes<Vector512<float>>
+    {
+        public static int Count => 16;
+        public static Vector512<float> Zero => Vector512<float>.Zero;
+        public static Vector512<float> Load(float* p) => Vector512.Load(p);
+        public static Vector512<float> Weights<TF>(byte* row, int col) where TF : struct, IWeightFormat => TF.Load16(row, col);
+        public static Vector512<float> MultiplyAdd(Vector512<float> w, Vector512<float> x, Vector512<float> acc) => Vector512.FusedMultiplyAdd(w, x, acc);
+        public static float Sum(Vector512<float> v) => Vector512.Sum(v);
+    }
+
+    private readonly struct Lanes8 : ILanes<Vector256<float>>
+    {
+        public static int Count => 8;
+        public static Vector256<float> Zero => Vector256<float>.Zero;
+        public static Vector256<float> Load(float* p) => Vector256.Load(p);
+        public static Vector256<float> Weights<TF>(byte* row, int col) where TF : struct, IWeightFormat => TF.Load8(row, col);
+        public static Vector256<float> MultiplyAdd(Vector256<float> w, Vector256<float> x, Vector256<float> acc) => Vector256.FusedMultiplyAdd(w, x, acc);
+        public static float Sum(Vector256<float> v) => Vector256.Sum(v);
+    }
+
+    private readonly struct Lanes1 : ILanes<float>
+    {
+        public static int Count => 1;
+        public static float Zero => 0f;
+        public static float Load(float* p) => *p;
+        public static float Weights<TF>(byte* row, int col) where TF : struct, IWeightFormat => TF.Load1(row, col);
+        public static float MultiplyAdd(float w, float x, float acc) => MathF.FusedMultiplyAdd(w, x, acc);
+        public static float Sum(float v) => v;
+    }
+}
