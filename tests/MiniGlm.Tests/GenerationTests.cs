@@ -194,12 +194,12 @@ public class GenerationTests
     {
         // The CPU picks one width (AVX-512, AVX2 or none); the others must agree wherever the code runs.
         manual_seed(2);
-        using var w = randn(70, 83); // 83 columns: tails after 16, 8 and the paired 2×16 loop
+        using var w = randn(71, 83); // 71 rows: pairs and one alone; 83 columns: tails after 16, 8 and the paired 2×16 loop
         var x = randn(6, 83).data<float>().ToArray(); // four rows share a pass, then two alone
         using var matrix = WeightMatrix.Create(w, dtype);
         float[] Product(int lanes)
         {
-            var y = new float[6 * 70];
+            var y = new float[6 * 71];
             matrix.Multiply(x, y, lanes);
             return y;
         }

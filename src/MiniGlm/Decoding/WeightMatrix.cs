@@ -57,7 +57,8 @@ internal abstract unsafe class WeightMatrix : IDisposable
 
     public virtual void Dispose() { }
 
-    /// The kernel for a storage format: each weight row is loaded (and widened) once for four rows of x at a time.
+    /// The kernel for a storage format: each weight row is loaded (and widened) once for four rows of x at a time,
+    /// and two weight rows share each load of x.
     protected static void MultiplyRows<TF>(byte* weights, float* scales, int rows, int cols, float* x, int n, float* y,
         int from, int to, int lanes) where TF : struct, IWeightFormat
     {
@@ -75,27 +76,70 @@ internal abstract unsafe class WeightMatrix : IDisposable
     private static void Kernel<TF, TW, TV>(byte* weights, float* scales, int rows, int cols, float* x, int n, float* y, int from, int to)
         where TF : struct, IWeightFormat where TW : struct, ILanes<TV> where TV : struct
     {
-        float* sums = stackalloc float[4];
-        for (int r = from; r < to; r++)
+        float* sums = stackalloc float[8];
+        int r = from;
+        for (; r + 2 <= to; r += 2) // two weight rows at a time: each row of x loaded once for both
         {
             byte* row = weights + (long)r * cols * TF.Bytes;
-            float scale = scales == null ? 1f : scales[r];
             int b = 0;
             for (; b + 4 <= n; b += 4)
             {
                 float* xb = x + (long)b * cols;
-                sums[0] = sums[1] = sums[2] = sums[3] = 0;
-                Four<TF, Lanes1, float>(row, xb, cols, Four<TF, TW, TV>(row, xb, cols, 0, sums), sums);
-                for (int k = 0; k < 4; k++) y[(long)(b + k) * rows + r] = sums[k] * scale;
+                new Span<float>(sums, 8).Clear();
+                int c = FourByTwo<TF, TW, TV>(row, row + cols * TF.Bytes, xb, cols, 0, sums);
+                FourByTwo<TF, Lanes1, float>(row, row + cols * TF.Bytes, xb, cols, c, sums);
+                for (int k = 0; k < 8; k++)
+                    y[(long)(b + k % 4) * rows + r + k / 4] = sums[k] * (scales == null ? 1f : scales[r + k / 4]);
             }
-            for (; b < n; b++)
+            for (; b < n; b++) OneRow<TF, TW, TV>(weights, scales, rows, cols, x, y, r, b, 2);
+        }
+        for (; r < to; r++)
+        {
+            byte* row = weights + (long)r * cols * TF.Bytes;
+            int b = 0;
+            for (; b + 4 <= n; b += 4)
             {
                 float* xb = x + (long)b * cols;
-                float sum = 0;
-                One<TF, Lanes1, float>(row, xb, cols, One<TF, TW, TV>(row, xb, cols, 0, ref sum), ref sum);
-                y[(long)b * rows + r] = sum * scale;
+                new Span<float>(sums, 4).Clear();
+                Four<TF, Lanes1, float>(row, xb, cols, Four<TF, TW, TV>(row, xb, cols, 0, sums), sums);
+                for (int k = 0; k < 4; k++) y[(long)(b + k) * rows + r] = sums[k] * (scales == null ? 1f : scales[r]);
             }
+            for (; b < n; b++) OneRow<TF, TW, TV>(weights, scales, rows, cols, x, y, r, b, 1);
         }
+    }
+
+    /// Output rows [r, r + count) for row b of x alone.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void OneRow<TF, TW, TV>(byte* weights, float* scales, int rows, int cols, float* x, float* y, int r, int b, int count)
+        where TF : struct, IWeightFormat where TW : struct, ILanes<TV> where TV : struct
+    {
+        for (int k = r; k < r + count; k++)
+        {
+            byte* row = weights + (long)k * cols * TF.Bytes;
+            float* xb = x + (long)b * cols;
+            float sum = 0;
+            One<TF, Lanes1, float>(row, xb, cols, One<TF, TW, TV>(row, xb, cols, 0, ref sum), ref sum);
+            y[(long)b * rows + k] = sum * (scales == null ? 1f : scales[k]);
+        }
+    }
+
+    /// Adds four rows of x against two weight rows (sums: four for the first weight row, then four for the second).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int FourByTwo<TF, TW, TV>(byte* row0, byte* row1, float* x, int cols, int start, float* sums)
+        where TF : struct, IWeightFormat where TW : struct, ILanes<TV> where TV : struct
+    {
+        TV a0 = TW.Zero, a1 = TW.Zero, a2 = TW.Zero, a3 = TW.Zero, b0 = TW.Zero, b1 = TW.Zero, b2 = TW.Zero, b3 = TW.Zero;
+        int c = start;
+        for (; c + TW.Count <= cols; c += TW.Count)
+        {
+            TV w = TW.Weights<TF>(row0, c), v = TW.Weights<TF>(row1, c);
+            TV x0 = TW.Load(x + c), x1 = TW.Load(x + cols + c), x2 = TW.Load(x + 2 * cols + c), x3 = TW.Load(x + 3 * cols + c);
+            a0 = TW.MultiplyAdd(w, x0, a0); a1 = TW.MultiplyAdd(w, x1, a1); a2 = TW.MultiplyAdd(w, x2, a2); a3 = TW.MultiplyAdd(w, x3, a3);
+            b0 = TW.MultiplyAdd(v, x0, b0); b1 = TW.MultiplyAdd(v, x1, b1); b2 = TW.MultiplyAdd(v, x2, b2); b3 = TW.MultiplyAdd(v, x3, b3);
+        }
+        sums[0] += TW.Sum(a0); sums[1] += TW.Sum(a1); sums[2] += TW.Sum(a2); sums[3] += TW.Sum(a3);
+        sums[4] += TW.Sum(b0); sums[5] += TW.Sum(b1); sums[6] += TW.Sum(b2); sums[7] += TW.Sum(b3);
+        return c;
     }
 
     /// Adds four rows of x against one weight row over columns [start, …) in whole vectors; returns where it stopped.
