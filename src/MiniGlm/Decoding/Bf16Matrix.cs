@@ -13,12 +13,11 @@ internal sealed unsafe class Bf16Matrix : WeightMatrix
     private readonly ushort[] values; // pinned: the kernel reads it through a pointer
     private readonly byte* data;
 
-    public Bf16Matrix(Tensor weight) : base((int)weight.shape[0], (int)weight.shape[1])
+    public Bf16Matrix(Tensor weight) : base(weight)
     {
-        using var floats = Fp32Matrix.Floats(weight, out var source);
         values = GC.AllocateUninitializedArray<ushort>(Rows * Cols, pinned: true);
         data = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(values));
-        for (long i = 0; i < values.LongLength; i++) values[i] = Round(source[i]);
+        for (long i = 0; i < values.LongLength; i++) values[i] = Round(Fp32[i]);
     }
 
     /// fp32 → bf16, rounding to nearest even (as torch's to(bfloat16)); NaN stays NaN.

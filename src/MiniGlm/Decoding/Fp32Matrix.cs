@@ -5,17 +5,8 @@ namespace MiniGlm.Decoding;
 
 /// fp32 weights read in place: the decoder holds an alias of the model's weight (which keeps that storage alive
 /// however the model changes later) and streams its [out, in] rows, as the dot products want them.
-internal sealed unsafe class Fp32Matrix : WeightMatrix
+internal sealed unsafe class Fp32Matrix(Tensor weight) : WeightMatrix(weight)
 {
-    private readonly Tensor weight;
-    private readonly byte* data;
-
-    public Fp32Matrix(Tensor weight) : base((int)weight.shape[0], (int)weight.shape[1])
-    {
-        this.weight = Floats(weight, out var pointer);
-        data = (byte*)pointer;
-    }
-
     /// A contiguous fp32 alias (or copy, if the weight is in another dtype) of a tensor and its first element.
     public static Tensor Floats(Tensor tensor, out float* first)
     {
@@ -27,9 +18,7 @@ internal sealed unsafe class Fp32Matrix : WeightMatrix
     }
 
     protected override void MultiplyRows(float* x, int n, float* y, int from, int to, int lanes) =>
-        MultiplyRows<Format>(data, null, Rows, Cols, x, n, y, from, to, lanes);
-
-    public override void Dispose() => weight.Dispose();
+        MultiplyRows<Format>((byte*)Fp32, null, Rows, Cols, x, n, y, from, to, lanes);
 
     private readonly struct Format : IWeightFormat
     {

@@ -15,16 +15,15 @@ internal sealed unsafe class Int8Matrix : WeightMatrix
     private readonly byte* data;
     private readonly float* scale;
 
-    public Int8Matrix(Tensor weight) : base((int)weight.shape[0], (int)weight.shape[1])
+    public Int8Matrix(Tensor weight) : base(weight)
     {
-        using var floats = Fp32Matrix.Floats(weight, out var source);
         values = GC.AllocateUninitializedArray<sbyte>(Rows * Cols, pinned: true);
         scales = GC.AllocateUninitializedArray<float>(Rows, pinned: true);
         data = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(values));
         scale = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(scales));
         for (int r = 0; r < Rows; r++)
         {
-            var row = new ReadOnlySpan<float>(source + (long)r * Cols, Cols);
+            var row = new ReadOnlySpan<float>(Fp32 + (long)r * Cols, Cols);
             float max = System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(row);
             max = Math.Abs(max);
             scales[r] = max / 127f;

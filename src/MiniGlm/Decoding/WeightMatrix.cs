@@ -20,10 +20,25 @@ internal unsafe interface IWeightFormat
 /// The activations stay fp32 and are accumulated in fp32, so the only error is the format's rounding of weights.
 internal abstract unsafe class WeightMatrix : IDisposable
 {
+    /// From this many rows of x (a prompt), libtorch's blocked matrix multiply beats streaming the weights: the
+    /// weights are reused from cache across rows, so the product is no longer bound by memory. A one-token step
+    /// (or a small batch) stays in the kernel below, with no libtorch op per token.
+    public const int LibtorchRows = 16;
+
     public int Rows { get; }
     public int Cols { get; }
 
-    protected WeightMatrix(int rows, int cols) => (Rows, Cols) = (rows, cols);
+    /// The fp32 weight (an alias of the model's when it is fp32): long products go through it, and each format
+    /// converts from it. A long bf16/int8 product is therefore exact fp32, as the prefill through the modules was.
+    private readonly Tensor floats;
+    protected float* Fp32 { get; }
+
+    protected WeightMatrix(Tensor weight)
+    {
+        (Rows, Cols) = ((int)weight.shape[0], (int)weight.shape[1]);
+        floats = Fp32Matrix.Floats(weight, out var first);
+        Fp32 = first;
+    }
 
     public static WeightMatrix Create(Tensor weight, InferenceDtype dtype) => dtype switch
     {
@@ -42,6 +57,11 @@ internal abstract unsafe class WeightMatrix : IDisposable
         int n = x.Length / Cols;
         if (x.Length != n * Cols || y.Length != n * Rows)
             throw new ArgumentException($"matrix {Rows}×{Cols}: input of {x.Length} and output of {y.Length} values do not match");
+        if (lanes == 0 && n >= LibtorchRows)
+        {
+            MultiplyByLibtorch(x, y, n);
+            return;
+        }
         if (lanes == 0) lanes = NativeLanes;
         int parts = Math.Clamp(get_num_threads(), 1, Math.Max(1, Rows / 256));
         fixed (float* px = x, py = y)
@@ -52,10 +72,19 @@ internal abstract unsafe class WeightMatrix : IDisposable
         }
     }
 
+    private void MultiplyByLibtorch(ReadOnlySpan<float> x, Span<float> y, int n)
+    {
+        using var scope = NewDisposeScope();
+        var input = empty(new long[] { n, Cols }, ScalarType.Float32);
+        using (var storage = input.storage<float>()) x.CopyTo(new Span<float>((float*)storage.data_ptr(), x.Length));
+        var output = nn.functional.linear(input, floats).contiguous();
+        using (var storage = output.storage<float>()) new ReadOnlySpan<float>((float*)storage.data_ptr(), y.Length).CopyTo(y);
+    }
+
     /// Output rows [from, to) of y = x · Wᵀ for the n rows of x.
     protected abstract void MultiplyRows(float* x, int n, float* y, int from, int to, int lanes);
 
-    public virtual void Dispose() { }
+    public void Dispose() => floats.Dispose();
 
     /// The kernel for a storage format: each weight row is loaded (and widened) once for four rows of x at a time,
     /// and two weight rows share each load of x.
