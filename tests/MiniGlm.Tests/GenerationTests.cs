@@ -209,6 +209,20 @@ public class GenerationTests
     }
 
     [Fact]
+    public void A_prompt_long_product_through_libtorch_equals_the_kernel()
+    {
+        manual_seed(4);
+        using var w = randn(40, 83);
+        var x = randn(WeightMatrix.LibtorchRows + 1, 83).data<float>().ToArray();
+        using var matrix = WeightMatrix.Create(w, InferenceDtype.Float32);
+        var (prompt, kernel) = (new float[x.Length / 83 * 40], new float[x.Length / 83 * 40]);
+        matrix.Multiply(x, prompt);
+        matrix.Multiply(x, kernel, lanes: WeightMatrix.NativeLanes);
+        Assert.All(prompt.Zip(kernel), p => Assert.Equal(p.Second, p.First, 1e-4));
+        Assert.Contains(prompt.Zip(kernel), p => p.First != p.Second); // different summation order: really two paths
+    }
+
+    [Fact]
     public void Batched_samples_with_cache_equal_no_cache_and_the_same_seed_gives_the_same_text()
     {
         using var model = TinyModel(blockSize: 16);

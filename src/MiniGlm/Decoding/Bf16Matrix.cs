@@ -18,6 +18,17 @@ internal sealed unsafe class Bf16Matrix : WeightMatrix
         values = GC.AllocateUninitializedArray<ushort>(Rows * Cols, pinned: true);
         data = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(values));
         for (long i = 0; i < values.LongLength; i++) values[i] = Round(Fp32[i]);
+        bf16 = weight.detach().to(ScalarType.BFloat16).contiguous();
+    }
+
+    /// Long products (a prompt) in libtorch's bf16 matrix multiply, which uses the CPU's bf16 instructions.
+    private readonly Tensor bf16;
+    protected override Tensor LibtorchWeight => bf16;
+
+    public override void Dispose()
+    {
+        bf16.Dispose();
+        base.Dispose();
     }
 
     /// fp32 → bf16, rounding to nearest even (as torch's to(bfloat16)); NaN stays NaN.

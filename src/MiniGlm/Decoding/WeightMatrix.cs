@@ -50,8 +50,9 @@ internal abstract unsafe class WeightMatrix : IDisposable
     /// The widest vectors this CPU runs natively: 16 lanes (AVX-512), 8 (AVX2) or 1.
     public static int NativeLanes => Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : 1;
 
-    /// y (n × Rows) = x (n × Cols) · Wᵀ. Output rows are split across the cores.
-    /// <param name="lanes">The vector width to compute with (16, 8 or 1): tests compare them; 0 = <see cref="NativeLanes"/>.</param>
+    /// y (n × Rows) = x (n × Cols) · Wᵀ. Output rows are split across the cores; from <see cref="LibtorchRows"/>
+    /// rows of x, libtorch computes it.
+    /// <param name="lanes">The kernel's vector width (16, 8 or 1): tests compare them; 0 = <see cref="NativeLanes"/>, or libtorch.</param>
     public void Multiply(ReadOnlySpan<float> x, Span<float> y, int lanes = 0)
     {
         int n = x.Length / Cols;
@@ -72,19 +73,23 @@ internal abstract unsafe class WeightMatrix : IDisposable
         }
     }
 
+    /// The weight long products use when not the fp32 one (bf16: libtorch's bf16 product, as main's bf16 modules).
+    protected virtual Tensor? LibtorchWeight => null;
+
     private void MultiplyByLibtorch(ReadOnlySpan<float> x, Span<float> y, int n)
     {
         using var scope = NewDisposeScope();
         var input = empty(new long[] { n, Cols }, ScalarType.Float32);
         using (var storage = input.storage<float>()) x.CopyTo(new Span<float>((float*)storage.data_ptr(), x.Length));
-        var output = nn.functional.linear(input, floats).contiguous();
+        var weight = LibtorchWeight ?? floats;
+        var output = nn.functional.linear(input.to(weight.dtype), weight).to(ScalarType.Float32).contiguous();
         using (var storage = output.storage<float>()) new ReadOnlySpan<float>((float*)storage.data_ptr(), y.Length).CopyTo(y);
     }
 
     /// Output rows [from, to) of y = x · Wᵀ for the n rows of x.
     protected abstract void MultiplyRows(float* x, int n, float* y, int from, int to, int lanes);
 
-    public void Dispose() => floats.Dispose();
+    public virtual void Dispose() => floats.Dispose();
 
     /// The kernel for a storage format: each weight row is loaded (and widened) once for four rows of x at a time,
     /// and two weight rows share each load of x.
