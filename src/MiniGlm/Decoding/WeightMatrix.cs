@@ -17,7 +17,8 @@ internal unsafe interface IWeightFormat
 /// A weight matrix [out, in] in a decoder's storage format, multiplied by fp32 activations: y = x · Wᵀ (× a
 /// scale per output row for int8). A decode step reads every weight once, so on CPU its time is the weight bytes
 /// over the memory bandwidth; the rows of a batch (or a prompt's positions) share each pass over a weight row.
-/// The activations stay fp32 and are accumulated in fp32, so the only error is the format's rounding of weights.
+/// In the kernel the activations stay fp32 and are accumulated in fp32, so the only error is the format's rounding
+/// of weights; a prompt's long bf16 products (libtorch's, below) also round the activations to bf16.
 internal abstract unsafe class WeightMatrix : IDisposable
 {
     /// From this many rows of x (a prompt), libtorch's blocked matrix multiply beats streaming the weights: the

@@ -1,6 +1,6 @@
 namespace MiniGlm.Model;
 
-/// The weight format a model is decoded in (<see cref="Decoding.Decoder"/>; activations stay fp32). Decoding one
+/// The weight format a model is decoded in (<see cref="Decoding.Decoder"/>; one-token steps keep activations in fp32). Decoding one
 /// token reads every weight once, so on CPU its speed follows the bytes per weight.
 public enum InferenceDtype
 {
