@@ -24,7 +24,7 @@ public static partial class TorchRuntime
     }
 
     /// OpenMP's default spin-wait keeps idle workers busy between parallel regions. Inference alternates libtorch's
-    /// OpenMP work with our own threads (<see cref="Model.Int8Matrix"/>) many times per token, and a machine shared
+    /// OpenMP work with our own threads (<see cref="Decoding.Decoder"/>) many times per token, and a machine shared
     /// with other work has no spare core to spin on: measured on 2 busy cores, int8 decoding went from 180 to
     /// 17 ms/token and training (4×256 model) from 660 to 1,260 tokens/s with passive waiting. It must be chosen
     /// before libtorch loads (OpenMP reads it once), i.e. before the first tensor; a user's own OMP_WAIT_POLICY wins.

@@ -69,7 +69,7 @@ public class EvaluationTests
         Assert.Contains("message 1 is \"user\" where \"assistant\" was expected", file.Problems[0]);
         Assert.Contains("must end with the assistant's reference answer", file.Problems[1]);
 
-        using var model = LoadedModel.Load(TinyCheckpoint.Create(tmp["ckpt"], ChatTemplate.Seed, blockSize: 64, maxTurns: 4));
+        using var model = LoadedModel.Load(TinyCheckpoint.Create(tmp["ckpt"], ChatTemplate.Seed, blockSize: 128, maxTurns: 4));
         var t = model.Tokenizer;
         var budget = QaEval.Budget(model);
         List<int> expected = [.. t.Encode("问：《江雪》是谁写的？\n答："), .. t.Encode("柳宗元。"), t.EotId, .. t.Encode("问：背一下静夜思\n答：")];

@@ -1,3 +1,4 @@
+using MiniGlm.Decoding;
 using MiniGlm.Generation;
 using MiniGlm.Model;
 using MiniGlm.Tokenization;
@@ -37,25 +38,28 @@ public class GenerationTests
     public void Decode_weight_copies_never_outlive_a_training_step_or_a_dtype_round_trip()
     {
         using var model = TinyModel(blockSize: 16);
-        var g = new Generator(model, Gpt2);
         var greedy = new SamplingOptions { Temperature = 0, MaxNewTokens = 12, StopAtEndOfText = false };
         var prompt = Gpt2.Encode("Hello there");
-        var before = Run(g, prompt, greedy); // builds the transposed decode copies
+        int[] before;
+        using (var g = new Generator(model, Gpt2)) before = Run(g, prompt, greedy); // builds the decode copies
         model.train();
         using (no_grad()) // an in-place "optimizer step", as training makes
             foreach (var p in model.parameters()) p.add_(randn_like(p) * 0.05);
-        var after = Run(g, prompt, greedy);
-        Assert.Equal(Run(g, prompt, greedy, cache: false), after);
-        Assert.NotEqual(before, after);
+        using (var g = new Generator(model, Gpt2)) // weights changed: a new decoder
+        {
+            var after = Run(g, prompt, greedy);
+            Assert.Equal(Run(g, prompt, greedy, cache: false), after);
+            Assert.NotEqual(before, after);
+        }
         model.to(ScalarType.BFloat16);
         model.to(ScalarType.Float32); // new weight tensors, rounded through bf16
-        Assert.Equal(Run(g, prompt, greedy, cache: false), Run(g, prompt, greedy));
+        using (var g = new Generator(model, Gpt2))
+            Assert.Equal(Run(g, prompt, greedy, cache: false), Run(g, prompt, greedy));
     }
 
     [Fact]
     public void Int8_rows_multiply_within_the_rounding_bound_of_their_scales()
     {
-        if (!Int8Matrix.IsSupported) return; // no AVX2/FMA: the model decodes in fp32, covered above
         manual_seed(3);
         using var w = randn(100, 75); // 75 columns: vector steps of 16 (or 8) and a scalar tail
         using var x = randn(5, 1, 75); // 5 samples: one group of four sharing each weight row, then one alone
@@ -74,47 +78,46 @@ public class GenerationTests
     [Fact]
     public void Int8_decoding_follows_fp32_closely_and_switches_back_exactly()
     {
-        if (!Int8Matrix.IsSupported) return; // no AVX2/FMA: the model decodes in fp32, covered above
         using var model = TinyModel(blockSize: 32);
         model.eval();
-        var g = new Generator(model, Gpt2);
         var greedy = new SamplingOptions { Temperature = 0, MaxNewTokens = 8, StopAtEndOfText = false };
         var prompt = Gpt2.Encode("床前明月光");
-        var fp32 = Run(g, prompt, greedy);
+        int[] fp32;
+        using (var g = new Generator(model, Gpt2)) fp32 = Run(g, prompt, greedy);
         using var scope = NewDisposeScope();
-        using var _ = no_grad();
-        var ids = tensor(prompt.Select(i => (long)i).ToArray()).unsqueeze(0);
-        Tensor Step(KvCache cache) { model.Forward(ids, null, cache); return model.Forward(ids[.., ^1..], null, cache, lastOnly: true); }
-        using var c1 = new KvCache(model.Config, 1, CPU, ScalarType.Float32);
-        var exact = Step(c1);
-        model.SetInferenceDtype(InferenceDtype.Int8);
-        Assert.Equal(InferenceDtype.Int8, model.InferenceDtype);
-        using var c2 = new KvCache(model.Config, 1, CPU, ScalarType.Float32);
-        var int8 = Step(c2);
+        Tensor Step(InferenceDtype dtype)
+        {
+            using var decoder = new Decoder(model, dtype);
+            var cache = new KvCache(model.Config);
+            int row = cache.Add();
+            decoder.Step(cache, [row], [prompt]);
+            return decoder.Step(cache, [row], [[prompt[^1]]]);
+        }
+        var exact = Step(InferenceDtype.Float32);
+        using (var g = new Generator(model, Gpt2, InferenceDtype.Int8)) Assert.Equal(InferenceDtype.Int8, g.Dtype);
+        var int8 = Step(InferenceDtype.Int8);
         double relative = ((int8 - exact).norm() / exact.norm()).item<float>();
         Assert.InRange(relative, 1e-6, 0.02);
-        model.SetInferenceDtype(InferenceDtype.Float32);
-        Assert.Equal(fp32, Run(g, prompt, greedy)); // the fp32 copies come back, exactly
+        using (var g = new Generator(model, Gpt2)) Assert.Equal(fp32, Run(g, prompt, greedy)); // the fp32 copies come back, exactly
     }
 
     [Fact]
     public void Int8_decoder_tracks_fp32_step_by_step_for_every_row_of_a_batch()
     {
-        if (!Int8Matrix.IsSupported) return;
         manual_seed(11); // biases on, three heads of 16 (not a multiple of the 16-wide int8 loop's tail-free case)
         using var model = new GptModel(new GptConfig { NLayer = 2, NHead = 3, NEmbd = 48, BlockSize = 32, VocabSize = 320, Bias = true });
         model.eval();
         using (no_grad()) foreach (var (name, p) in model.named_parameters()) if (name.EndsWith(".bias")) p.normal_(0, 0.05);
-        using var _ = no_grad();
         using var scope = NewDisposeScope();
         var prompt = randint(0, 320, new long[] { 3, 7 });
         var steps = randint(0, 320, new long[] { 3, 20 });
         Tensor[] Decode(InferenceDtype dtype)
         {
-            model.SetInferenceDtype(dtype);
-            using var cache = new KvCache(model.Config, 3, CPU, ScalarType.Float32);
-            model.Forward(prompt, null, cache);
-            return Enumerable.Range(0, 20).Select(i => model.Forward(steps[.., i..(i + 1)], null, cache, lastOnly: true)).ToArray();
+            using var decoder = new Decoder(model, dtype);
+            var cache = new KvCache(model.Config);
+            int[] rows = [cache.Add(), cache.Add(), cache.Add()];
+            decoder.Step(cache, rows, rows.Select(r => Ids(prompt[r])).ToArray());
+            return Enumerable.Range(0, 20).Select(i => decoder.Step(cache, rows, rows.Select(r => Ids(steps[r, i..(i + 1)])).ToArray())).ToArray();
         }
         var exact = Decode(InferenceDtype.Float32);
         var int8 = Decode(InferenceDtype.Int8);
@@ -124,6 +127,99 @@ public class GenerationTests
                 double relative = ((int8[i][row] - exact[i][row]).norm() / exact[i][row].norm()).item<float>();
                 Assert.InRange(relative, 1e-7, 0.02); // rows attend to their own cache: a mix-up would be far off
             }
+    }
+
+    [Theory]
+    [InlineData(InferenceDtype.Float32, 1e-5)]
+    [InlineData(InferenceDtype.BFloat16, 0.02)]
+    public void Decoder_steps_follow_the_reference_modules(InferenceDtype dtype, double bound)
+    {
+        manual_seed(5); // biases on, and a vocabulary and width that leave tails after every vector width
+        using var model = new GptModel(new GptConfig { NLayer = 2, NHead = 3, NEmbd = 48, BlockSize = 24, VocabSize = 333, Bias = true });
+        model.eval();
+        using (no_grad()) foreach (var (name, p) in model.named_parameters()) if (name.EndsWith(".bias")) p.normal_(0, 0.05);
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var ids = randint(0, 333, new long[] { 1, 24 });
+        var reference = model.Forward(ids, null)[0]; // (24, vocab): the logits after every prefix
+        using var decoder = new Decoder(model, dtype);
+        var cache = new KvCache(model.Config);
+        int row = cache.Add();
+        var tokens = Ids(ids[0]);
+        // A prompt of 9 in one step, then one token per step: each step's logits are the modules' at that position.
+        var logits = new List<Tensor> { decoder.Step(cache, [row], [tokens[..9]])[0] };
+        for (int t = 9; t < 24; t++) logits.Add(decoder.Step(cache, [row], [tokens[t..(t + 1)]])[0]);
+        for (int i = 0; i < logits.Count; i++)
+        {
+            var exact = reference[8 + i];
+            double relative = ((logits[i] - exact).norm() / exact.norm()).item<float>();
+            Assert.InRange(relative, dtype == InferenceDtype.Float32 ? 0 : 1e-6, bound); // bf16 really is rounded
+        }
+        Assert.Equal(24, cache.Length(row));
+        Assert.Throws<ArgumentException>(() => decoder.Step(cache, [row], [[1]])); // block_size is full
+    }
+
+    [Fact]
+    public void Rows_of_different_lengths_in_one_step_each_equal_their_single_row_result()
+    {
+        using var model = TinyModel(blockSize: 16);
+        model.eval();
+        using var scope = NewDisposeScope();
+        using var decoder = new Decoder(model, InferenceDtype.Float32);
+        int[][] prompts = [[11, 12, 13], [21, 22, 23, 24, 25, 26, 27], [31]];
+        Tensor Alone(int[] prompt, int next)
+        {
+            var cache = new KvCache(model.Config);
+            int row = cache.Add();
+            decoder.Step(cache, [row], [prompt]);
+            return decoder.Step(cache, [row], [[next]])[0];
+        }
+        var shared = new KvCache(model.Config);
+        int[] rows = prompts.Select(_ => shared.Add()).ToArray();
+        decoder.Step(shared, rows[..2], prompts[..2]); // two rows prefilled together
+        decoder.Step(shared, [rows[2]], [prompts[2]]); // a third joins later
+        shared.Remove(rows[0]); // and one leaves: the others keep their own lengths
+        var together = decoder.Step(shared, rows[1..], [[5], [6]]);
+        Assert.Equal(new[] { 8, 2 }, rows[1..].Select(shared.Length));
+        Assert.True(together[0].allclose(Alone(prompts[1], 5), rtol: 1e-5, atol: 1e-5));
+        Assert.True(together[1].allclose(Alone(prompts[2], 6), rtol: 1e-5, atol: 1e-5));
+        Assert.False(together[0].allclose(together[1], rtol: 1e-3, atol: 1e-3));
+    }
+
+    [Theory]
+    [InlineData(InferenceDtype.Float32)]
+    [InlineData(InferenceDtype.BFloat16)]
+    [InlineData(InferenceDtype.Int8)]
+    public void Every_vector_width_gives_the_same_product(InferenceDtype dtype)
+    {
+        // The CPU picks one width (AVX-512, AVX2 or none); the others must agree wherever the code runs.
+        manual_seed(2);
+        using var w = randn(71, 83); // 71 rows: pairs and one alone; 83 columns: tails after 16, 8 and the paired 2×16 loop
+        var x = randn(6, 83).data<float>().ToArray(); // four rows share a pass, then two alone
+        using var matrix = WeightMatrix.Create(w, dtype);
+        float[] Product(int lanes)
+        {
+            var y = new float[6 * 71];
+            matrix.Multiply(x, y, lanes);
+            return y;
+        }
+        var scalar = Product(1);
+        foreach (int lanes in new[] { 8, 16 })
+            Assert.All(Product(lanes).Zip(scalar), p => Assert.Equal(p.Second, p.First, 1e-4));
+    }
+
+    [Fact]
+    public void A_prompt_long_product_through_libtorch_equals_the_kernel()
+    {
+        manual_seed(4);
+        using var w = randn(40, 83);
+        var x = randn(WeightMatrix.LibtorchRows + 1, 83).data<float>().ToArray();
+        using var matrix = WeightMatrix.Create(w, InferenceDtype.Float32);
+        var (prompt, kernel) = (new float[x.Length / 83 * 40], new float[x.Length / 83 * 40]);
+        matrix.Multiply(x, prompt);
+        matrix.Multiply(x, kernel, lanes: WeightMatrix.NativeLanes);
+        Assert.All(prompt.Zip(kernel), p => Assert.Equal(p.Second, p.First, 1e-4));
+        Assert.Contains(prompt.Zip(kernel), p => p.First != p.Second); // different summation order: really two paths
     }
 
     [Fact]
@@ -319,6 +415,8 @@ public class GenerationTests
             if (max >= 3) Assert.Equal(lead, tokens[0]); // a valid choice is left alone when it can be finished
         }
     }
+
+    private static int[] Ids(Tensor row) => row.data<long>().Select(v => (int)v).ToArray();
 
     private static bool IsMasked(Utf8Constraint utf8, int state, int token, int tokensLeft = 100)
     {

@@ -76,7 +76,7 @@ public class SftTrainingTests : IDisposable
         using var batches = new SftBatcher(dir, DatasetMeta.Load(dir), batchSize: 32, seed: 2);
         using var _ = no_grad();
         var b = batches.Eval("train", 0);
-        var logits = model.Forward(b.X, b.AttentionMask, null, positions: b.Positions);
+        var logits = model.Forward(b.X, b.AttentionMask, positions: b.Positions);
         var ce = nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]), b.Y.view(-1), reduction: nn.Reduction.None);
         var losses = ce.data<float>().ToArray();
         var mask = b.LossMask!.view(-1).data<float>().ToArray();

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using MiniGlm.Checkpoints;
 using MiniGlm.Cli.LlamaCpp;
+using MiniGlm.Decoding;
 using MiniGlm.Generation;
 using MiniGlm.Model;
 using MiniGlm.Tokenization;
@@ -77,15 +78,13 @@ public static class BenchCommand
         var model = loaded?.Generator.Model ?? new GptModel(TrainConfig.Load(configFile, []).ModelConfig(50304));
         var tokenizer = loaded?.Tokenizer ?? TextTokenizer.Load(TokenizerSpec.Gpt2);
         Console.WriteLine($"model: {(ckpt ?? configFile ?? "seed config, random weights")}, {model.ParameterCount() / 1e6:F2}M parameters, " +
-                          $"block_size {model.Config.BlockSize}, {torch.get_num_threads()} threads");
+                          $"block_size {model.Config.BlockSize}, {torch.get_num_threads()} threads, decode kernels {Decoder.Instructions}");
         var results = new List<BenchRow>();
         var llamaCppResults = new List<BenchRow>();
         using var llamaCpp = compare is null ? null : ExportForLlamaCpp(loaded?.Path, model, tokenizer);
         foreach (var dtype in dtypes)
         {
-            model.SetInferenceDtype(dtype);
-            if (model.InferenceDtype != dtype) { Console.WriteLine($"{dtype}: not supported on this CPU, skipped"); continue; }
-            var generator = new Generator(model, tokenizer);
+            using var generator = new Generator(model, tokenizer, dtype);
             foreach (int batch in new[] { 1, 4 })
             {
                 var r = GenerationBenchmark.Run(generator, promptTokens, newTokens, batch, runs);
@@ -99,7 +98,6 @@ public static class BenchCommand
                 llamaCppResults.Add(new BenchRow(type.Name, t));
             }
         }
-        model.SetInferenceDtype(InferenceDtype.Float32);
         if (llamaCpp is not null) PrintComparison(results, llamaCppResults, promptTokens, newTokens, runs, threads);
         var llamaCppRows = llamaCpp is null ? null : llamaCppResults;
         AtomicFile.WriteAllText(outPath, JsonSerializer.Serialize(new
@@ -114,8 +112,7 @@ public static class BenchCommand
 
     private sealed record BenchRow([property: JsonPropertyName("dtype")] string Dtype, [property: JsonPropertyName("result")] GenerationBenchResult Result);
 
-    /// The model as GGUF files for llama.cpp (a random model is saved to a temporary checkpoint first). Call
-    /// before any SetInferenceDtype: the export reads the fp32 weights.
+    /// The model as GGUF files for llama.cpp (a random model is saved to a temporary checkpoint first).
     private static LlamaCppBenchmark ExportForLlamaCpp(string? ckpt, GptModel model, TextTokenizer tokenizer)
     {
         Console.WriteLine("llama.cpp: exporting the model to GGUF f32, f16 and q8_0…");

@@ -52,7 +52,7 @@ public static class LanguageModelEval
                     window.AsSpan(0, t).CopyTo(x.AsSpan(b * t));
                     window.AsSpan(1, t).CopyTo(y.AsSpan(b * t));
                 }
-                var logits = model.Forward(tensor(x).view(chunk.Length, t), null, null);
+                var logits = model.Forward(tensor(x).view(chunk.Length, t), null);
                 // Summed, not averaged per batch: the last batch may be smaller.
                 sum += GptModel.Loss(logits, tensor(y).view(chunk.Length, t)).item<float>() * chunk.Length;
             }

@@ -1,3 +1,4 @@
+using MiniGlm.Decoding;
 using MiniGlm.Model;
 using MiniGlm.Tokenization;
 using static TorchSharp.torch;
@@ -9,19 +10,23 @@ namespace MiniGlm.Generation;
 public sealed record GenerationStep(int[] Tokens, string[] Text, bool[] Finished);
 
 /// The inference engine shared by sample, chat, the server and eval. The prompt is prefilled once into a KV cache
-/// and fanned out to num_samples rows; then each new token costs one single-token step for the whole batch.
+/// and fanned out to num_samples rows; then each new token costs one single-token step for the whole batch, both
+/// through the <see cref="Decoder"/> built for the weight format chosen when the generator is made.
 /// When the context is full the oldest tokens drop: the window keeps its newest half and the cache is rebuilt
 /// from it (learned absolute positions cannot be shifted), so a long generation costs about two forwards per
 /// token instead of a full block per token. Without the cache (useCache: false) every step forwards the same
-/// window from scratch, which is what the cache must reproduce exactly. Tokens that would break a character are
+/// window from scratch through the reference modules, which is what the cache must reproduce exactly. Tokens that would break a character are
 /// never drawn (<see cref="Utf8Constraint"/>).
-/// Call from one thread: TorchSharp's no_grad and dispose scopes are thread-local.
-public sealed class Generator(GptModel model, TextTokenizer tokenizer)
+/// Call from one thread: TorchSharp's no_grad and dispose scopes are thread-local. The decoder is a copy of the
+/// weights as they are now: make a new generator after changing them.
+public sealed class Generator(GptModel model, TextTokenizer tokenizer, InferenceDtype dtype = InferenceDtype.Float32) : IDisposable
 {
+    private readonly Decoder decoder = new(model, dtype);
     private Utf8Constraint? utf8;
 
     public GptModel Model => model;
     public TextTokenizer Tokenizer => tokenizer;
+    public InferenceDtype Dtype => decoder.Dtype;
 
     public IEnumerable<GenerationStep> Generate(IReadOnlyList<int> prompt, SamplingOptions options, int numSamples = 1,
         bool useCache = true, CancellationToken cancel = default)
@@ -37,8 +42,8 @@ public sealed class Generator(GptModel model, TextTokenizer tokenizer)
         var characterStates = new int[numSamples]; // generated text starts between characters
         utf8 ??= Utf8Constraint.For(tokenizer, model.Config.VocabSize);
         using var sampler = new Sampler(options, tokenizer.VocabSize);
-        using var cache = useCache ? new KvCache(model.Config, 1, CPU, model.parameters().First().dtype) : null;
-        int cacheRows = 1; // the prompt is prefilled once, then the cache is repeated for every sample
+        var cache = useCache ? new KvCache(model.Config) : null;
+        var rows = cache is null ? [] : Enumerable.Range(0, numSamples).Select(_ => cache.Add()).ToArray();
         int windowStart = Math.Max(0, prompt.Count - block);
 
         for (int step = 0; step < options.MaxNewTokens && !cancel.IsCancellationRequested; step++)
@@ -47,23 +52,13 @@ public sealed class Generator(GptModel model, TextTokenizer tokenizer)
             if (length - windowStart > block)
             {
                 windowStart = length - Math.Max(1, block / 2);
-                cache?.Reset();
+                foreach (int row in rows) cache!.Clear(row);
             }
             int[] next;
             using (no_grad())
             using (NewDisposeScope())
             {
-                int from = cache is null ? windowStart : windowStart + cache.Length;
-                int rows = cache is null ? numSamples : cacheRows;
-                var idx = tensor(tokens.Take(rows).SelectMany(t => t.Skip(from).Take(length - from)).Select(v => (long)v).ToArray())
-                    .view(rows, length - from);
-                var logits = model.Forward(idx, null, cache, lastOnly: true)[TensorIndex.Colon, -1];
-                if (rows < numSamples)
-                {
-                    cache!.Repeat(numSamples);
-                    cacheRows = numSamples;
-                    logits = logits.repeat(numSamples, 1);
-                }
+                var logits = cache is null ? Reference(tokens, windowStart) : Decode(cache, rows, tokens, windowStart, step == 0);
                 var context = options.RepetitionPenalty != 1.0
                     ? tensor(tokens.SelectMany(t => t.Skip(windowStart)).Select(v => (long)v).ToArray()).view(numSamples, -1)
                     : null;
@@ -94,4 +89,26 @@ public sealed class Generator(GptModel model, TextTokenizer tokenizer)
         var rest = decoders.Select(d => d.Flush()).ToArray();
         if (rest.Any(r => r.Length > 0)) yield return new GenerationStep([], rest, (bool[])finished.Clone());
     }
+
+    /// The logits after each row's last token from the decoder: the first step prefills the prompt once and copies
+    /// it to every row; later steps append to each row what its cache lacks (one token, or a slid window).
+    private Tensor Decode(KvCache cache, int[] rows, List<int>[] tokens, int windowStart, bool prompt)
+    {
+        if (prompt)
+        {
+            var logits = decoder.Step(cache, [rows[0]], [tokens[0].Skip(windowStart).ToArray()]);
+            foreach (int row in rows.Skip(1)) cache.Copy(rows[0], row);
+            return logits.repeat(rows.Length, 1);
+        }
+        return decoder.Step(cache, rows, tokens.Select((t, i) => (IReadOnlyList<int>)t.Skip(windowStart + cache.Length(rows[i])).ToArray()).ToArray());
+    }
+
+    /// The logits after each row's last token from the reference modules over the whole window.
+    private Tensor Reference(List<int>[] tokens, int windowStart)
+    {
+        var idx = tensor(tokens.SelectMany(t => t.Skip(windowStart)).Select(v => (long)v).ToArray()).view(tokens.Length, -1);
+        return model.Forward(idx, null, lastOnly: true)[TensorIndex.Colon, -1];
+    }
+
+    public void Dispose() => decoder.Dispose();
 }

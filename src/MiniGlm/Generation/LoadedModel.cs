@@ -21,12 +21,15 @@ public sealed class LoadedModel : IDisposable
         var dir = CheckpointStore.Resolve(path);
         var (model, config) = CheckpointStore.LoadModel(dir, dropout: 0);
         model.eval();
-        model.SetInferenceDtype(dtype);
-        var generator = new Generator(model, TextTokenizer.Load(config.Tokenizer));
-        // Two tokens build the decode weight copies now (about a second for int8 at 45M), not in the first answer.
+        var generator = new Generator(model, TextTokenizer.Load(config.Tokenizer), dtype);
+        // Two tokens compile the decode kernels now, not in the first answer.
         foreach (var _ in generator.Generate([generator.Tokenizer.EotId], new SamplingOptions { MaxNewTokens = 2, StopAtEndOfText = false })) { }
         return new LoadedModel { Path = dir, Config = config, Generator = generator };
     }
 
-    public void Dispose() => Generator.Model.Dispose();
+    public void Dispose()
+    {
+        Generator.Dispose();
+        Generator.Model.Dispose();
+    }
 }

@@ -19,12 +19,12 @@ public sealed class Block : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x) => Forward(x, null, null);
+    public override Tensor forward(Tensor x) => Forward(x, null);
 
-    public Tensor Forward(Tensor x, Tensor? mask, LayerKvCache? cache)
+    public Tensor Forward(Tensor x, Tensor? mask)
     {
         using var scope = NewDisposeScope();
-        var h = x + attn.Forward(ln_1.call(x), mask, cache);
-        return (h + mlp.Forward(ln_2.call(h), GptModel.IsDecodeStep(this, x.shape[1], cache))).MoveToOuterDisposeScope();
+        var h = x + attn.Forward(ln_1.call(x), mask);
+        return (h + mlp.call(ln_2.call(h))).MoveToOuterDisposeScope();
     }
 }

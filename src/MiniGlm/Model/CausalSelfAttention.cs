@@ -10,12 +10,9 @@ public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
     private readonly Dropout resid_dropout;
     private readonly int nHead;
     private readonly double attnDropout;
-    private readonly RowWeight c_attnRow, c_projRow;
 
     internal CausalSelfAttention(GptConfig config) : base(nameof(CausalSelfAttention))
     {
-        c_attnRow = new RowWeight();
-        c_projRow = new RowWeight();
         c_attn = nn.Linear(config.NEmbd, 3 * config.NEmbd, hasBias: config.Bias);
         c_proj = nn.Linear(config.NEmbd, config.NEmbd, hasBias: config.Bias);
         resid_dropout = nn.Dropout(config.Dropout);
@@ -24,46 +21,21 @@ public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x) => Forward(x, null, null);
+    public override Tensor forward(Tensor x) => Forward(x, null);
 
-    /// <param name="mask">Optional bool mask (True = attend), broadcastable to (B, heads, T, S); null means causal.</param>
-    /// <param name="cache">Optional per-layer key/value cache: new keys and values are appended, attention covers all.</param>
-    public Tensor Forward(Tensor x, Tensor? mask, LayerKvCache? cache)
+    /// <param name="mask">Optional bool mask (True = attend), broadcastable to (B, heads, T, T); null means causal.</param>
+    public Tensor Forward(Tensor x, Tensor? mask)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1], c = x.shape[2];
-        bool row = GptModel.IsDecodeStep(this, t, cache);
-        var qkv = (row ? c_attnRow.Linear(x, c_attn) : c_attn.call(x)).split(c, 2);
+        var qkv = c_attn.call(x).split(c, 2);
         var q = qkv[0].view(b, t, nHead, c / nHead).transpose(1, 2);
         var k = qkv[1].view(b, t, nHead, c / nHead).transpose(1, 2);
         var v = qkv[2].view(b, t, nHead, c / nHead).transpose(1, 2);
-        bool causal = mask is null;
-        if (cache is not null)
-        {
-            (k, v) = cache.Append(k, v);
-            // A causal flag aligns the mask top-left, which is wrong once keys precede the queries.
-            if (causal && k.shape[2] != t)
-            {
-                if (t > 1) mask = cache.CausalMask(t);
-                causal = false;
-            }
-        }
         double p = training ? attnDropout : 0.0;
         // Positional arguments: the flag is spelled `is_casual` in TorchSharp 0.107 and may be renamed.
-        var y = nn.functional.scaled_dot_product_attention(q, k, v, mask, p, causal);
+        var y = nn.functional.scaled_dot_product_attention(q, k, v, mask, p, mask is null);
         y = y.transpose(1, 2).contiguous().view(b, t, c);
-        return resid_dropout.call(row ? c_projRow.Linear(y, c_proj) : c_proj.call(y)).MoveToOuterDisposeScope();
-    }
-
-    public override void train(bool on = true)
-    {
-        base.train(on);
-        if (on) { c_attnRow.Dispose(); c_projRow.Dispose(); }
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing) { c_attnRow.Dispose(); c_projRow.Dispose(); }
-        base.Dispose(disposing);
+        return resid_dropout.call(c_proj.call(y)).MoveToOuterDisposeScope();
     }
 }

@@ -12,9 +12,6 @@ public sealed class GptModel : nn.Module<Tensor, Tensor>
     public const double LayerNormEps = 1e-5;
 
     private readonly Transformer transformer;
-    private readonly RowWeight lmHeadRow = new();
-    private bool int8;
-    private Int8Decoder? int8Decoder;
     public GptConfig Config { get; }
 
     /// Build outside any dispose scope: a scope would dispose the parameters with it.
@@ -30,75 +27,25 @@ public sealed class GptModel : nn.Module<Tensor, Tensor>
     internal static LayerNorm LayerNorm(GptConfig c) => nn.LayerNorm(c.NEmbd, LayerNormEps, bias: c.Bias);
 
     /// Logits for every position: (B, T) token ids → (B, T, vocab).
-    public override Tensor forward(Tensor idx) => Forward(idx, null, null);
+    public override Tensor forward(Tensor idx) => Forward(idx, null);
 
-    /// <param name="mask">Optional bool attention mask (True = attend), (B, 1, T, S) or (T, S); null = causal.</param>
-    /// <param name="cache">Optional KV cache; positions continue from what it holds.</param>
-    /// <param name="lastOnly">Logits of the last position only, (B, 1, vocab): all that generation needs, and
-    /// the LM head over every position is a third of a prefill's work.</param>
+    /// <param name="mask">Optional bool attention mask (True = attend), (B, 1, T, T) or (T, T); null = causal.</param>
+    /// <param name="lastOnly">Logits of the last position only, (B, 1, vocab): all that sampling needs, and
+    /// the LM head over every position is a third of the work.</param>
     /// <param name="positions">Optional (B, T) position ids, e.g. restarting at each document of a packed SFT row
-    /// so an example sees the positions it would have alone; null = consecutive from the cache's length.</param>
-    public Tensor Forward(Tensor idx, Tensor? mask, KvCache? cache, bool lastOnly = false, Tensor? positions = null)
+    /// so an example sees the positions it would have alone; null = 0, 1, 2, ….</param>
+    public Tensor Forward(Tensor idx, Tensor? mask, bool lastOnly = false, Tensor? positions = null)
     {
         using var scope = NewDisposeScope();
         long t = idx.shape[1];
-        int start = cache?.Length ?? 0;
-        if (start + t > Config.BlockSize)
-            throw new ArgumentException($"cannot forward {start + t} positions, block_size is only {Config.BlockSize}");
-        if (int8 && mask is null && positions is null && IsDecodeStep(this, t, cache))
-            return Int8Decoder().Step(idx, cache!).MoveToOuterDisposeScope();
-        var pos = positions ?? arange(start, start + t, dtype: int64, device: idx.device);
+        if (t > Config.BlockSize)
+            throw new ArgumentException($"cannot forward {t} positions, block_size is only {Config.BlockSize}");
+        var pos = positions ?? arange(0, t, dtype: int64, device: idx.device);
         var x = transformer.drop.call(transformer.wte.call(idx) + transformer.wpe.call(pos));
-        for (int i = 0; i < transformer.h.Count; i++)
-            x = transformer.h[i].Forward(x, mask, cache?[i]);
+        foreach (var block in transformer.h) x = block.Forward(x, mask);
         if (lastOnly) x = x[TensorIndex.Colon, TensorIndex.Slice(-1)];
         x = transformer.ln_f.call(x);
-        var head = IsDecodeStep(this, x.shape[1], cache) ? lmHeadRow.Linear(x, transformer.wte.weight!, null)
-            : nn.functional.linear(x, transformer.wte.weight!);
-        return head.MoveToOuterDisposeScope();
-    }
-
-    /// The weight format used for inference (see <see cref="InferenceDtype"/>). Int8 needs AVX2 and FMA; without
-    /// them the model decodes from fp32, and <see cref="InferenceDtype"/> says so.
-    public void SetInferenceDtype(InferenceDtype dtype)
-    {
-        this.to(dtype == Model.InferenceDtype.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32);
-        int8 = dtype == Model.InferenceDtype.Int8 && Int8Matrix.IsSupported;
-        DropInt8Decoder();
-    }
-
-    public InferenceDtype InferenceDtype =>
-        int8 ? Model.InferenceDtype.Int8
-        : parameters().First().dtype == ScalarType.BFloat16 ? Model.InferenceDtype.BFloat16 : Model.InferenceDtype.Float32;
-
-    /// The int8 weight copies, built on the first int8 decode step and rebuilt if the weights were replaced.
-    private Int8Decoder Int8Decoder()
-    {
-        if (int8Decoder is not null && !int8Decoder.IsCopyOf(transformer.wte.weight!)) DropInt8Decoder();
-        return int8Decoder ??= new Int8Decoder(this);
-    }
-
-    private void DropInt8Decoder()
-    {
-        int8Decoder?.Dispose();
-        int8Decoder = null;
-    }
-
-    /// A one-row step of cached inference: the only case that uses the decode weight copies (<see cref="RowWeight"/>),
-    /// so training, evaluation and prefill run exactly as before.
-    internal static bool IsDecodeStep(nn.Module module, long t, object? cache) =>
-        t == 1 && cache is not null && !module.training && !is_grad_enabled();
-
-    public override void train(bool on = true)
-    {
-        base.train(on);
-        if (on) { lmHeadRow.Dispose(); DropInt8Decoder(); }
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing) { lmHeadRow.Dispose(); DropInt8Decoder(); }
-        base.Dispose(disposing);
+        return nn.functional.linear(x, transformer.wte.weight!).MoveToOuterDisposeScope();
     }
 
     /// Mean cross-entropy of next-token predictions; with a mask, Σ(CE·mask)/Σmask (an all-zero mask gives 0).

@@ -134,7 +134,7 @@ public sealed class Trainer
                 if (b.LossMask is not null) { masked = true; trainedTokens += b.LossMask.sum().item<float>(); }
                 foreach (var (chunk, weight) in Chunks(b, chunkRows))
                 {
-                    var logits = model.Forward(chunk.X, chunk.AttentionMask, null, positions: chunk.Positions);
+                    var logits = model.Forward(chunk.X, chunk.AttentionMask, positions: chunk.Positions);
                     var l = GptModel.Loss(logits, chunk.Y, chunk.LossMask) * (weight / cfg.GradientAccumulationSteps);
                     l.backward();
                     loss += l.item<float>();
@@ -249,7 +249,7 @@ public sealed class Trainer
             {
                 using var scope = NewDisposeScope();
                 foreach (var (c, weight) in Chunks(batches.Eval(split, i).To(TrainingDevice()), chunkRows))
-                    sum += weight * GptModel.Loss(model.Forward(c.X, c.AttentionMask, null, positions: c.Positions), c.Y, c.LossMask).item<float>();
+                    sum += weight * GptModel.Loss(model.Forward(c.X, c.AttentionMask, positions: c.Positions), c.Y, c.LossMask).item<float>();
             }
             return sum / cfg.EvalIters;
         }
