@@ -33,7 +33,7 @@ public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1], c = x.shape[2];
         bool row = GptModel.IsDecodeStep(this, t, cache);
-        var qkv = (row ? c_attnRow.Linear(x, c_attn) : c_attn.call(x)).split(c, 2);
+        var qkv = (row ? c_attnRow.Linear(x, c_attn) : Autocast.Linear(c_attn, x)).split(c, 2);
         var q = qkv[0].view(b, t, nHead, c / nHead).transpose(1, 2);
         var k = qkv[1].view(b, t, nHead, c / nHead).transpose(1, 2);
         var v = qkv[2].view(b, t, nHead, c / nHead).transpose(1, 2);
@@ -52,7 +52,7 @@ public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
         // Positional arguments: the flag is spelled `is_casual` in TorchSharp 0.107 and may be renamed.
         var y = nn.functional.scaled_dot_product_attention(q, k, v, mask, p, causal);
         y = y.transpose(1, 2).contiguous().view(b, t, c);
-        return resid_dropout.call(row ? c_projRow.Linear(y, c_proj) : c_proj.call(y)).MoveToOuterDisposeScope();
+        return resid_dropout.call(row ? c_projRow.Linear(y, c_proj) : Autocast.Linear(c_proj, y)).MoveToOuterDisposeScope();
     }
 
     public override void train(bool on = true)

@@ -25,9 +25,9 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
     /// <param name="row">A one-row decode step (see <see cref="GptModel.IsDecodeStep"/>).</param>
     public Tensor Forward(Tensor x, bool row)
     {
-        using var h = row ? c_fcRow.Linear(x, c_fc) : c_fc.call(x);
+        using var h = row ? c_fcRow.Linear(x, c_fc) : Autocast.Linear(c_fc, x);
         using var g = nn.functional.gelu(h);
-        using var p = row ? c_projRow.Linear(g, c_proj) : c_proj.call(g);
+        using var p = row ? c_projRow.Linear(g, c_proj) : Autocast.Linear(c_proj, g);
         return dropout.call(p);
     }
 

@@ -47,6 +47,9 @@ public sealed record TrainConfig
     // system
     [JsonPropertyName("seed")] public int Seed { get; init; } = 1234;
     [JsonPropertyName("threads")] public int Threads { get; init; }
+    /// Arithmetic of the matrix products, as nanoGPT's `dtype`: float32, bfloat16 (fp32 master weights and
+    /// optimizer state, see <see cref="Model.Autocast"/>), or auto: bfloat16 where the CPU has native bf16.
+    [JsonPropertyName("dtype")] public string Dtype { get; init; } = TrainingDtype.Auto;
 
     public static readonly string[] InitModes = ["scratch", "resume", "finetune"];
 
@@ -139,6 +142,7 @@ public sealed record TrainConfig
         Check(MinLr >= 0 && MinLr <= LearningRate, "min_lr", "must be between 0 and learning_rate");
         Check(Dropout is >= 0 and < 1, "dropout", "must be in [0, 1)");
         Check(Threads >= 0, "threads", "must be 0 (all cores) or positive");
+        Check(TrainingDtype.Names.Contains(Dtype), "dtype", $"must be one of {string.Join(", ", TrainingDtype.Names)}, got '{Dtype}'");
         Check(InitFrom != "finetune" || CkptDir != "", "ckpt_dir", "must name the checkpoint to fine-tune from (init_from=finetune)");
     }
 }
