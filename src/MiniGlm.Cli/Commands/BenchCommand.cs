@@ -50,7 +50,8 @@ public static class BenchCommand
             Console.WriteLine($"timing {iters} iterations (after {TrainingBenchmark.Warmup} of warm-up) × {rounds} round(s) of {string.Join(", ", dtypes)} on " +
                               $"{configFile ?? "the seed config"}: {config.NLayer}×{config.NEmbd}, batch {config.BatchSize}×{config.BlockSize}, " +
                               $"gradient_accumulation_steps {config.GradientAccumulationSteps}…");
-            var results = TrainingBenchmark.Compare(config, dtypes, iters, rounds, work.FullName, vocab);
+            var results = TrainingBenchmark.Compare(config, dtypes, iters, rounds, work.FullName, vocab, (round, r) =>
+                Console.WriteLine($"  round {round + 1}: {r.Dtype} {r.TokensPerSec:F0} tokens/s (load average {LoadAverage()})"));
             Console.WriteLine($"{results[0].Parameters / 1e6:F2}M parameters, {results[0].TokensPerIter:N0} tokens per iteration, {results[0].Threads} threads");
             Console.WriteLine($"{"dtype",-9} {"tokens/s",9} {"ms/iter",9} {"MFU",7} {"of peak",14} {"peak memory",12}");
             foreach (var r in results)

@@ -34,15 +34,20 @@ public static class TrainingBenchmark
 
     /// Times each dtype in turn, <paramref name="rounds"/> times over (fp32, bf16, fp32, bf16, …), so that load
     /// from other work on a shared machine falls on all of them alike; each dtype's rounds are pooled.
+    /// <param name="timed">Called after each run with that run's own figures (a round can take minutes).</param>
     public static IReadOnlyList<TrainingBenchResult> Compare(TrainConfig config, IReadOnlyList<string> dtypes, int iters, int rounds,
-        string workDir, int vocabSize = 50257)
+        string workDir, int vocabSize = 50257, Action<int, TrainingBenchResult>? timed = null)
     {
         var data = Path.Combine(workDir, "data");
         WriteRandomDataset(data, config.BlockSize * config.BatchSize * 4 + config.BlockSize + 1, config.Seed, vocabSize);
         var timings = dtypes.ToDictionary(d => d, _ => new List<Timing>());
         for (int round = 0; round < rounds; round++)
             foreach (var dtype in dtypes)
-                timings[dtype].Add(Time(config with { Dtype = dtype, Dataset = data, OutDir = Path.Combine(workDir, "run") }, iters));
+            {
+                var t = Time(config with { Dtype = dtype, Dataset = data, OutDir = Path.Combine(workDir, "run") }, iters);
+                timings[dtype].Add(t);
+                timed?.Invoke(round, Pool([t]));
+            }
         return dtypes.Select(d => Pool(timings[d])).ToList();
     }
 
