@@ -23,6 +23,18 @@ public static partial class TorchRuntime
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { } // not glibc (musl)
     }
 
+    /// Gives the heap's free memory back (kept by <see cref="KeepFreedMemory"/>) and restarts the process's
+    /// resident-memory high-water mark (VmHWM, <see cref="System.Diagnostics.Process.PeakWorkingSet64"/>), so the
+    /// next peak read is of what runs from now on. Linux only; elsewhere the peak keeps counting from the start.
+    public static void ResetPeakMemory()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        try { malloc_trim(0); }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
+        try { File.WriteAllText("/proc/self/clear_refs", "5"); } // 5: reset the peak RSS (proc(5))
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+    }
+
     /// OpenMP's default spin-wait keeps idle workers busy between parallel regions. Inference alternates libtorch's
     /// OpenMP work with our own threads (<see cref="Decoding.Decoder"/>) many times per token, and a machine shared
     /// with other work has no spare core to spin on: measured on 2 busy cores, int8 decoding went from 180 to
@@ -37,6 +49,9 @@ public static partial class TorchRuntime
 
     [LibraryImport("libc")]
     private static partial int mallopt(int param, int value);
+
+    [LibraryImport("libc")]
+    private static partial int malloc_trim(nuint pad);
 
     [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8)]
     private static partial int setenv(string name, string value, int overwrite);

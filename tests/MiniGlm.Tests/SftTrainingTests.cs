@@ -114,12 +114,14 @@ public class SftTrainingTests : IDisposable
             Assert.Equal(0f, (p - q).abs().max().item<float>());
     }
 
-    [Fact]
-    public void An_SFT_run_resumes_to_the_same_curve()
+    [Theory]
+    [InlineData("float32")]
+    [InlineData("bfloat16")]
+    public void An_SFT_run_resumes_to_the_same_curve(string dtype)
     {
         var data = Data(SftLayout.Packed);
         string a = Path.Combine(root, "a"), b = Path.Combine(root, "b");
-        (string, string)[] schedule = [("max_iters", "12"), ("lr_decay_iters", "12"), ("log_interval", "1"), ("eval_interval", "6")];
+        (string, string)[] schedule = [("max_iters", "12"), ("lr_decay_iters", "12"), ("log_interval", "1"), ("eval_interval", "6"), ("dtype", dtype)];
         new Trainer(Tiny(data, a, schedule)).Run();
         using var cts = new CancellationTokenSource();
         new Trainer(Tiny(data, b, schedule), new TinyTraining.StopAt(5, cts)).Run(cts.Token);

@@ -46,12 +46,14 @@ public class TrainingTests : IDisposable
         Assert.NotEqual(File.ReadAllBytes(Path.Combine(run, "latest", "model.safetensors")), File.ReadAllBytes(Path.Combine(snapshot, "model.safetensors")));
     }
 
-    [Fact]
-    public void Resume_continues_the_same_curve_as_an_uninterrupted_run()
+    [Theory]
+    [InlineData("float32")]
+    [InlineData("bfloat16")]
+    public void Resume_continues_the_same_curve_as_an_uninterrupted_run(string dtype)
     {
         var data = Dataset();
         string a = Path.Combine(root, "a"), b = Path.Combine(root, "b");
-        (string, string)[] schedule = [("max_iters", "24"), ("lr_decay_iters", "24"), ("dropout", "0.1")];
+        (string, string)[] schedule = [("max_iters", "24"), ("lr_decay_iters", "24"), ("dropout", "0.1"), ("dtype", dtype)];
         new Trainer(Tiny(data, a, schedule)).Run();
 
         using var cts = new CancellationTokenSource();
@@ -61,12 +63,22 @@ public class TrainingTests : IDisposable
         // A resume names only what changes: the run's own config (max_iters, dropout, …) comes from the checkpoint.
         var resumed = Trainer.Configure(null, [new("out_dir", b), new("init_from", "resume")]);
         Assert.Equal(24, resumed.MaxIters);
+        Assert.Equal(dtype, resumed.Dtype);
+        Assert.Equal(["F32"], SafetensorsDtypes(Path.Combine(b, "latest", "model.safetensors"))); // master weights, also for bf16
         new Trainer(resumed).Run();
 
         var ra = MetricsLog.Read(Path.Combine(a, MetricsLog.FileName));
         var rb = MetricsLog.Read(Path.Combine(b, MetricsLog.FileName));
         Assert.Equal(ra.Select(r => (r.Iter, r.Split)), rb.Select(r => (r.Iter, r.Split)));
         foreach (var (x, y) in ra.Zip(rb)) Assert.Equal(x.Loss, y.Loss, 5);
+    }
+
+    private static string[] SafetensorsDtypes(string file)
+    {
+        using var reader = new BinaryReader(File.OpenRead(file));
+        var header = System.Text.Json.JsonDocument.Parse(reader.ReadBytes((int)reader.ReadInt64()));
+        return header.RootElement.EnumerateObject().Where(p => p.Name != "__metadata__")
+            .Select(p => p.Value.GetProperty("dtype").GetString()!).Distinct().ToArray();
     }
 
     [Fact]

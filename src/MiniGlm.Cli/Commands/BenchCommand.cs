@@ -16,9 +16,12 @@ namespace MiniGlm.Cli.Commands;
 public static class BenchCommand
 {
     private const string Usage = """
-        usage: ./miniglm bench train [CONFIG.json] [--iters 8] [--vocab_size 50257] [--key=value …] [--out FILE]
+        usage: ./miniglm bench train [CONFIG.json] [--iters 8] [--vocab_size 50257] [--compare [--rounds 2]] [--key=value …] [--out FILE]
           Times the training loop on random tokens (default: the seed config): tokens/s, ms per iteration, MFU
-          against this process's measured fp32 matmul peak, peak memory. Written to reports/bench-train.json.
+          against this process's matmul peak in the dtype trained with (best of 5 short timings, or the run's own
+          speed if higher), peak memory (the process's resident high-water mark). Written to reports/bench-train.json.
+          --compare: float32 and bfloat16 side by side, timed alternately (--rounds times each, --iters per round)
+          so that load from other work on the machine falls on both alike; prints the CPU's flags.
           --vocab_size: the tokenizer's vocabulary (50257 = GPT-2; e.g. 8192 for a trained one), padded to a multiple of 64.
         usage: ./miniglm bench generate [--ckpt DIR | CONFIG.json] [--prompt_tokens 100] [--new_tokens 512] [--dtype int8|float32|bfloat16|all] [--threads N] [--runs 3] [--compare llama.cpp] [--out FILE]
           Times generation (KV cache) for batch 1 and batch 4: time to first token, ms per token, tokens/s; each
@@ -38,27 +41,44 @@ public static class BenchCommand
 
     private static int Train(CommandLine cl)
     {
-        int iters = cl.Int("iters", 8, min: 1);
+        bool compare = cl.Flag("compare");
+        int iters = cl.Int("iters", compare ? 3 : 8, min: 1), rounds = cl.Int("rounds", compare ? 2 : 1, min: 1);
         var outPath = cl.Get("out") ?? Path.Combine("reports", "bench-train.json");
         int vocab = cl.Int("vocab_size", 50257, min: 2);
-        var overrides = cl.Overrides("iters", "out", "vocab_size");
+        var overrides = cl.Overrides("iters", "out", "vocab_size", "compare", "rounds");
         var configFile = cl.Positionals.Skip(1).FirstOrDefault();
         var config = TrainConfig.Load(configFile, overrides);
+        string[] dtypes = compare ? [TrainingDtype.Float32, TrainingDtype.BFloat16] : [config.Dtype];
         var work = Directory.CreateTempSubdirectory("miniglm-bench-");
         try
         {
-            Console.WriteLine($"timing {iters} iterations (after 2 of warm-up) of {configFile ?? "the seed config"}: " +
-                              $"{config.NLayer}×{config.NEmbd}, batch {config.BatchSize}×{config.BlockSize}…");
-            var r = TrainingBenchmark.Run(config, iters, work.FullName, vocab);
-            Console.WriteLine($"{r.Parameters / 1e6:F2}M parameters, {r.Threads} threads: {r.TokensPerSec:F0} tokens/s, {r.MsPerIter:F0} ms/iter, " +
-                              $"MFU {r.Mfu * 100:F1}% of a {r.PeakGflops:F0} GFLOP/s matmul peak, peak memory {r.PeakMemoryMb / 1000:F1} GB");
-            AtomicFile.WriteAllText(outPath, JsonSerializer.Serialize(new { config = configFile ?? "seed", vocab_size = vocab, date = DateTime.UtcNow.ToString("O"), result = r },
-                new JsonSerializerOptions { WriteIndented = true }));
+            Console.WriteLine($"CPU: {CpuFlags.ModelName ?? "unknown"}; flags {CpuFlags.Summary()}; load average {LoadAverage()}");
+            Console.WriteLine($"timing {iters} iterations (after {TrainingBenchmark.Warmup} of warm-up) × {rounds} round(s) of {string.Join(", ", dtypes)} on " +
+                              $"{configFile ?? "the seed config"}: {config.NLayer}×{config.NEmbd}, batch {config.BatchSize}×{config.BlockSize}, " +
+                              $"gradient_accumulation_steps {config.GradientAccumulationSteps}…");
+            var results = TrainingBenchmark.Compare(config, dtypes, iters, rounds, work.FullName, vocab, (round, r) =>
+                Console.WriteLine($"  round {round + 1}: {r.Dtype} {r.TokensPerSec:F0} tokens/s (load average {LoadAverage()})"));
+            Console.WriteLine($"{results[0].Parameters / 1e6:F2}M parameters, {results[0].TokensPerIter:N0} tokens per iteration, {results[0].Threads} threads");
+            Console.WriteLine($"{"dtype",-9} {"tokens/s",9} {"ms/iter",9} {"MFU",7} {"of peak",14} {"peak memory",12}");
+            foreach (var r in results)
+                Console.WriteLine($"{r.Dtype,-9} {r.TokensPerSec,9:F0} {r.MsPerIter,9:F0} {r.Mfu * 100,6:F1}% {r.PeakGflops,7:F0} GFLOP/s {r.PeakMemoryMb / 1000,9:F2} GB");
+            if (results.Count == 2)
+                Console.WriteLine($"{results[1].Dtype} / {results[0].Dtype}: {results[1].TokensPerSec / results[0].TokensPerSec:F2}× tokens/s " +
+                                  "(peak memory: resident high-water mark, reset before each run)");
+            AtomicFile.WriteAllText(outPath, JsonSerializer.Serialize(new
+            {
+                config = configFile ?? "seed", vocab_size = vocab, date = DateTime.UtcNow.ToString("O"), cpu = CpuFlags.ModelName,
+                cpu_flags = CpuFlags.Summary(), load_average = LoadAverage(), iters, rounds, results,
+            }, new JsonSerializerOptions { WriteIndented = true }));
             Console.WriteLine($"written {outPath}");
         }
         finally { work.Delete(true); }
         return 0;
     }
+
+    /// The 1-minute load average (Linux), printed with speed figures taken on a machine others may be using.
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "unknown";
 
     private static int Generate(CommandLine cl)
     {

@@ -28,7 +28,7 @@ public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1], c = x.shape[2];
-        var qkv = c_attn.call(x).split(c, 2);
+        var qkv = Autocast.Linear(c_attn, x).split(c, 2);
         var q = qkv[0].view(b, t, nHead, c / nHead).transpose(1, 2);
         var k = qkv[1].view(b, t, nHead, c / nHead).transpose(1, 2);
         var v = qkv[2].view(b, t, nHead, c / nHead).transpose(1, 2);
@@ -36,6 +36,6 @@ public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
         // Positional arguments: the flag is spelled `is_casual` in TorchSharp 0.107 and may be renamed.
         var y = nn.functional.scaled_dot_product_attention(q, k, v, mask, p, mask is null);
         y = y.transpose(1, 2).contiguous().view(b, t, c);
-        return resid_dropout.call(c_proj.call(y)).MoveToOuterDisposeScope();
+        return resid_dropout.call(Autocast.Linear(c_proj, y)).MoveToOuterDisposeScope();
     }
 }

@@ -45,14 +45,15 @@ public sealed class GptModel : nn.Module<Tensor, Tensor>
         foreach (var block in transformer.h) x = block.Forward(x, mask);
         if (lastOnly) x = x[TensorIndex.Colon, TensorIndex.Slice(-1)];
         x = transformer.ln_f.call(x);
-        return nn.functional.linear(x, transformer.wte.weight!).MoveToOuterDisposeScope();
+        return Autocast.Linear(x, transformer.wte.weight!).MoveToOuterDisposeScope();
     }
 
     /// Mean cross-entropy of next-token predictions; with a mask, Σ(CE·mask)/Σmask (an all-zero mask gives 0).
+    /// Computed in fp32 whatever the logits' dtype: softmax over a large vocabulary needs its precision.
     public static Tensor Loss(Tensor logits, Tensor targets, Tensor? lossMask = null)
     {
         using var scope = NewDisposeScope();
-        var flat = logits.view(-1, logits.shape[^1]);
+        var flat = logits.view(-1, logits.shape[^1]).to(ScalarType.Float32);
         if (lossMask is null)
             return nn.functional.cross_entropy(flat, targets.view(-1), ignore_index: -1).MoveToOuterDisposeScope();
         var ce = nn.functional.cross_entropy(flat, targets.view(-1), ignore_index: -1, reduction: nn.Reduction.None);

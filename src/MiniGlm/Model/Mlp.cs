@@ -19,9 +19,9 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        using var h = c_fc.call(x);
+        using var h = Autocast.Linear(c_fc, x);
         using var g = nn.functional.gelu(h);
-        using var p = c_proj.call(g);
+        using var p = Autocast.Linear(c_proj, g);
         return dropout.call(p);
     }
 }

@@ -53,6 +53,9 @@ public sealed record TrainConfig
     [JsonPropertyName("threads")] public int Threads { get; init; }
     /// "cpu", or "cuda" / "cuda:N" with a TorchBackend=cuda build (untested here: no GPU; see docs/formats.md).
     [JsonPropertyName("device")] public string Device { get; init; } = "cpu";
+    /// Arithmetic of the matrix products, as nanoGPT's `dtype`: float32, bfloat16 (fp32 master weights and
+    /// optimizer state, see <see cref="Model.Autocast"/>), or auto: bfloat16 where the CPU has native bf16.
+    [JsonPropertyName("dtype")] public string Dtype { get; init; } = TrainingDtype.Auto;
 
     public static readonly string[] InitModes = ["scratch", "resume", "finetune"];
 
@@ -147,6 +150,7 @@ public sealed record TrainConfig
         Check(Dropout is >= 0 and < 1, "dropout", "must be in [0, 1)");
         Check(Threads >= 0, "threads", "must be 0 (all cores) or positive");
         Check(Device == "cpu" || Regex.IsMatch(Device, @"^cuda(:\d+)?$"), "device", $"must be cpu, cuda or cuda:N, got '{Device}'");
+        Check(TrainingDtype.Names.Contains(Dtype), "dtype", $"must be one of {string.Join(", ", TrainingDtype.Names)}, got '{Dtype}'");
         Check(InitFrom != "finetune" || CkptDir != "", "ckpt_dir", "must name the checkpoint to fine-tune from (init_from=finetune)");
     }
 }

@@ -70,10 +70,12 @@ public sealed class Trainer
 
         long tokensPerIter = batches.TokensPerBatch * cfg.GradientAccumulationSteps;
         int chunkRows = cfg.ChunkRows(model.Config.VocabSize);
-        double peak = Mfu.MeasurePeakFlops();
-        double flopsPerIter = model.FlopsPerToken() * tokensPerIter;
+        var dtype = TrainingDtype.Resolve(cfg.Dtype);
+        using var _autocast = Autocast.Enable(dtype.ComputeDtype);
+        double peak = Mfu.MeasurePeakFlops(dtype.Dtype);
+        double flopsPerToken = model.FlopsPerToken(), flopsPerIter = flopsPerToken * tokensPerIter;
         observer.Started(new TrainingStarted(state.Iter, cfg.MaxIters, model.ParameterCount(), tokensPerIter,
-            torch.get_num_threads(), peak, cfg.InitFrom, from));
+            torch.get_num_threads(), peak, cfg.InitFrom, from, dtype, flopsPerToken));
 
         using var metrics = new MetricsLog(Directory.CreateDirectory(cfg.OutDir).FullName, state.Iter);
         var clock = Stopwatch.StartNew();
@@ -158,7 +160,7 @@ public sealed class Trainer
             {
                 double seconds = window.Elapsed.TotalSeconds;
                 double tokensPerSec = (iter - windowStart) * tokensPerIter / seconds;
-                double mfu = flopsPerIter * (iter - windowStart) / seconds / peak;
+                double mfu = Mfu.Of(flopsPerIter * (iter - windowStart) / seconds, ref peak);
                 metrics.Append(new MetricsRecord { Iter = iter, Split = "train", Loss = loss, LearningRate = lr,
                     TokensPerSec = tokensPerSec, Mfu = mfu, Elapsed = Elapsed() });
                 observer.Step(new StepReport(iter, cfg.MaxIters, loss, lr, tokensPerSec, mfu, Elapsed()));
