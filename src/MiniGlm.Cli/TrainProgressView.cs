@@ -46,7 +46,7 @@ public sealed class TrainProgressView : ITrainingObserver
         bar.Description = Markup.Escape(text);
     }
 
-    public void Evaluated(EvalReport e) =>
+    public void Evaluated(LossEstimate e) =>
         Line($"step {e.Iter}: train loss {e.TrainLoss:F4}, val loss {e.ValLoss:F4}{(e.Improved ? " (best)" : "")}");
 
     public void Checkpointed(string dir, int iter) => Line($"saved checkpoint {dir} (iter {iter})");

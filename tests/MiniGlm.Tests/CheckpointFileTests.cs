@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json.Nodes;
 using MiniGlm.Checkpoints;
+using MiniGlm.IO;
 using MiniGlm.Model;
 
 namespace MiniGlm.Tests;

@@ -18,6 +18,19 @@ public class CliTests : IDisposable
         Assert.DoesNotContain("   at ", r.Err);
     }
 
+    [Theory]
+    [InlineData("sample", 500, "0.8", "int8")]
+    [InlineData("chat", 256, "0.3 for an SFT model, 0.8 for a pretrained one", "int8")]
+    [InlineData("eval", 256, "0", "float32")]
+    public void Each_commands_help_shows_the_sampling_defaults_it_uses(string command, int maxNewTokens, string temperature, string dtype)
+    {
+        var (code, help, _) = Cli.Run(command, "--help");
+        Assert.Equal(0, code);
+        Assert.Contains($"tokens to generate per answer ({maxNewTokens})", help);
+        Assert.Contains($"0 = greedy ({temperature})", help);
+        Assert.Contains($"or bfloat16 ({dtype})", help);
+    }
+
     [Fact]
     public void Prepare_reports_missing_empty_and_invalid_input()
     {

@@ -1,3 +1,4 @@
+using MiniGlm.Plots;
 using System.Buffers.Binary;
 using System.Xml.Linq;
 using MiniGlm.Training;

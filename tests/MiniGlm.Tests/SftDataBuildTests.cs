@@ -1,7 +1,6 @@
 using MiniGlm.Evaluation;
 using MiniGlm.Generation;
-using MiniGlm.SftData;
-using QaItem = MiniGlm.SftData.QaItem;
+using MiniGlm.Questions;
 
 namespace MiniGlm.Tests;
 
@@ -71,7 +70,7 @@ public class SftDataBuildTests : IDisposable
 
     private PoetryKnowledgeBase Kb() => PoetryKnowledgeBase.Load(Package(), toSimplified: null);
 
-    private static List<QaItem> Of(QaBuild b, string type) => b.Train.Where(q => q.Type == type).ToList();
+    private static List<QaPair> Of(QaBuild b, string type) => b.Train.Where(q => q.Type == type).ToList();
 
     [Fact]
     public void The_anthology_gives_the_text_and_the_poet_people_know()
@@ -165,7 +164,7 @@ public class SftDataBuildTests : IDisposable
     {
         foreach (var (type, phrasings) in PoetryPhrasings.ByType)
         {
-            var comparable = phrasings.Select(p => QaItem.Comparable(PoetryPhrasings.Ask(type, Array.IndexOf(phrasings, p), "《某》"))).ToList();
+            var comparable = phrasings.Select(p => QaPair.Comparable(PoetryPhrasings.Ask(type, Array.IndexOf(phrasings, p), "《某》"))).ToList();
             Assert.Equal(comparable.Count, comparable.Distinct().Count());   // no two the same question
             Assert.True(PoetryPhrasings.Training(type) >= 10, type);
             Assert.Contains(phrasings.Take(PoetryPhrasings.Training(type)), p => "呀啥呢吗".Any(p.Contains) || !"？。".Any(p.Contains));
@@ -224,8 +223,8 @@ public class SftDataBuildTests : IDisposable
         var build = PoetryQuestions.Build(Kb(), new PoetryQaOptions { HeldOutFraction = 0.4, Seed = 3 }, Chars);
         Assert.NotEmpty(build.HeldOutUnseen);
         Assert.NotEmpty(build.HeldOutParaphrase);
-        var trainQuestions = build.Train.Select(q => QaItem.Comparable(q.Question)).ToHashSet();
-        Assert.All(build.HeldOutUnseen.Concat(build.HeldOutParaphrase), q => Assert.DoesNotContain(QaItem.Comparable(q.Question), trainQuestions));
+        var trainQuestions = build.Train.Select(q => QaPair.Comparable(q.Question)).ToHashSet();
+        Assert.All(build.HeldOutUnseen.Concat(build.HeldOutParaphrase), q => Assert.DoesNotContain(QaPair.Comparable(q.Question), trainQuestions));
         // Unseen: no training question has that answer for that type. Paraphrase: some training question does.
         var trainFacts = build.Train.Select(q => (q.Type, q.Answer)).ToHashSet();
         Assert.All(build.HeldOutUnseen, q => Assert.DoesNotContain((q.Type, q.Answer), trainFacts));
@@ -238,7 +237,7 @@ public class SftDataBuildTests : IDisposable
         Assert.All(build.Train.Where(q => q.Type == "recite"), q => Assert.Contains(q.Answer, build.KnowledgeText));
         Assert.All(build.HeldOutUnseen.Where(q => q.Type is "recite" or "author_bio"), q => Assert.DoesNotContain(q.Answer, build.KnowledgeText));
 
-        var leak = new QaItem(build.Train[0].Question + "。", "x");
+        var leak = new QaPair(build.Train[0].Question + "。", "x");
         Assert.Throws<MiniGlmException>(() => HeldOutSplit.EnsureDisjoint(build.Train, [leak]));
     }
 
@@ -260,12 +259,12 @@ public class SftDataBuildTests : IDisposable
         Assert.Contains(build.Conversations, c => c.Turns.Zip(c.Turns.Skip(1)).Any(p => p.First.Type == "who_wrote" && p.Second.Answer.Contains(p.First.Key!)));
 
         Assert.NotEmpty(build.HeldOutMultiTurn);
-        var trainedQuestions = build.Train.Select(q => QaItem.Comparable(q.Question)).ToHashSet();
+        var trainedQuestions = build.Train.Select(q => QaPair.Comparable(q.Question)).ToHashSet();
         foreach (var c in build.HeldOutMultiTurn)
         {
             Assert.InRange(c.Turns.Count, 2, 4);
             Assert.Contains(c.Turns[^1], build.HeldOutParaphrase);                   // a held-out phrasing of a trained fact
-            Assert.DoesNotContain(QaItem.Comparable(c.Turns[^1].Question), trainedQuestions);
+            Assert.DoesNotContain(QaPair.Comparable(c.Turns[^1].Question), trainedQuestions);
             Assert.All(c.Turns.SkipLast(1), t => Assert.Contains(t, trained));
             Assert.DoesNotContain(c.Turns.SkipLast(1), t => t.Type == c.Turns[^1].Type && t.Answer == c.Turns[^1].Answer);
         }

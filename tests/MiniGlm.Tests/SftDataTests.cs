@@ -154,7 +154,7 @@ public class SftDataTests
 
         var meta = DatasetMeta.Load(tmp["out"]);
         Assert.Equal("sft", meta.Kind);
-        Assert.Equal("padded", meta.Layout);
+        Assert.Equal(SftLayout.Padded, meta.Layout);
         Assert.Equal(23, meta.BlockSize);
         Assert.Equal(48, meta.TrainTokens);
         Assert.Equal(ChatTemplate.Seed, meta.ChatTemplate);
@@ -195,7 +195,7 @@ public class SftDataTests
         Assert.All(docs[pos..64], x => Assert.Equal(0, x));
         Assert.All(mask[pos..64], x => Assert.Equal(0, x));
         Assert.All(ids[pos..64], x => Assert.Equal(Eot, x));
-        Assert.Equal("packed", DatasetMeta.Load(tmp["packed"]).Layout);
+        Assert.Equal(SftLayout.Packed, DatasetMeta.Load(tmp["packed"]).Layout);
 
         int[] Doc(int i) => [.. Enc($"问：q{i}\n答："), .. Enc($"a{i}"), Eot];
     }

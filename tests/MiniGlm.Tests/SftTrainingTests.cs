@@ -95,7 +95,7 @@ public class SftTrainingTests : IDisposable
         TokenFile.Write(DatasetMeta.ValPath(dir), ids);
         File.WriteAllBytes(DatasetMeta.MaskPath(dir, val: false), new byte[ids.Length]);
         File.WriteAllBytes(DatasetMeta.MaskPath(dir, val: true), new byte[ids.Length]);
-        new DatasetMeta { Kind = DatasetMeta.Sft, Layout = "padded", BlockSize = rowTokens - 1, Tokenizer = Gpt2.Spec,
+        new DatasetMeta { Kind = DatasetMeta.Sft, Layout = SftLayout.Padded, BlockSize = rowTokens - 1, Tokenizer = Gpt2.Spec,
             VocabSize = Gpt2.VocabSize, EotToken = Gpt2.EotId, TrainTokens = ids.Length, ValTokens = ids.Length,
             ChatTemplate = ChatTemplate.Seed }.Save(dir);
         var ckpt = TinyCheckpoint.Create(Path.Combine(root, "base"));

@@ -1,4 +1,4 @@
-using MiniGlm.SftData;
+using MiniGlm.Questions;
 
 namespace MiniGlm.Tests;
 
@@ -34,7 +34,7 @@ public class TeacherTests : IDisposable
         Assert.Equal(12, qs.Count);
 
         var swapped = TemplateExpander.Swapped(qs.First(q => q.Template == 3), "x和y是师徒，x教y武功。");
-        Assert.Equal(new QaItem("y和x之间有什么关系？", "y和x是师徒，x教y武功。", "template:3"), swapped);
+        Assert.Equal(new QaPair("y和x之间有什么关系？", "y和x是师徒，x教y武功。", "template:3"), swapped);
         Assert.Null(TemplateExpander.Swapped(qs[0], "答"));
 
         var sampled = TemplateExpander.Sample(qs, 1, seed: 1);

@@ -4,6 +4,7 @@ using MiniGlm.Checkpoints;
 using MiniGlm.Cli.LlamaCpp;
 using MiniGlm.Decoding;
 using MiniGlm.Generation;
+using MiniGlm.IO;
 using MiniGlm.Model;
 using MiniGlm.Tokenization;
 using MiniGlm.Training;

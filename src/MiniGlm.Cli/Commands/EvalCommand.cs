@@ -5,7 +5,9 @@ namespace MiniGlm.Cli.Commands;
 
 public static class EvalCommand
 {
-    private const string Usage = """
+    private static readonly EvalSettings Defaults = new(); // the defaults, stated once there
+
+    private static string Usage => $$"""
         usage: ./miniglm eval --ckpt DIR [--ckpt DIR …] [--dataset DIR] [--qa FILE …] --out DIR [options]
           Evaluates checkpoints side by side and writes results.json, report.md and report.html (one
           self-contained file) to --out.
@@ -14,15 +16,15 @@ public static class EvalCommand
           --qa FILE               QA JSON Lines {"Question","Answer","Type"?,"Key"?}; repeat for several files
           --out DIR               where the report goes (reports/eval)
           --limit N               only N questions of each file, taken in turn from each question type
-          --lm_windows N          val windows of block_size tokens to score (100)
-          --samples N             questions shown with every model's answer in the report (12)
+          --lm_windows N          val windows of block_size tokens to score ({{Defaults.LmWindows}})
+          --samples N             questions shown with every model's answer in the report ({{Defaults.Samples}})
           Decoding is greedy unless you pass --temperature; sampling options:
         """;
 
     public static int Run(CommandLine cl)
     {
-        var defaults = EvalSettings.Greedy(256);
-        if (cl.Has("help")) { Console.WriteLine(Usage + SamplingArgs.Help(defaults, InferenceDtype.Float32)); return 0; }
+        var d = Defaults;
+        if (cl.Has("help")) { Console.WriteLine(Usage + SamplingArgs.Help(d.Sampling, d.Dtype)); return 0; }
         var checkpoints = cl.Values("ckpt");
         var qa = cl.Values("qa");
         var request = new EvalRequest
@@ -32,11 +34,11 @@ public static class EvalCommand
             QaFiles = qa,
             Settings = new EvalSettings
             {
-                Sampling = SamplingArgs.Read(cl, defaults),
-                Dtype = SamplingArgs.Dtype(cl, InferenceDtype.Float32),
+                Sampling = SamplingArgs.Read(cl, d.Sampling),
+                Dtype = SamplingArgs.Dtype(cl, d.Dtype),
                 Limit = cl.Get("limit") is null ? null : cl.Int("limit", 0, min: 1),
-                LmWindows = cl.Int("lm_windows", 100, min: 1),
-                Samples = cl.Int("samples", 12, min: 0),
+                LmWindows = cl.Int("lm_windows", d.LmWindows, min: 1),
+                Samples = cl.Int("samples", d.Samples, min: 0),
             },
         };
         var outDir = cl.Get("out") ?? Path.Combine("reports", "eval");

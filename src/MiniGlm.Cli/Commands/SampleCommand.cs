@@ -1,5 +1,6 @@
 using System.Text;
 using MiniGlm.Generation;
+using MiniGlm.IO;
 
 namespace MiniGlm.Cli.Commands;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
-using MiniGlm.SftData;
+using MiniGlm.IO;
+using MiniGlm.Questions;
 using MiniGlm.Tokenization;
 
 namespace MiniGlm.Cli.Commands;
@@ -157,11 +158,11 @@ public static class SftDataCommand
         }
         finally { Console.CancelKeyPress -= onCancel; }
 
-        var items = new List<QaItem>();
+        var items = new List<QaPair>();
         foreach (var q in questions)
         {
             if (!cache.TryGet(q.Question, out var answer)) continue;
-            items.Add(new QaItem(q.Question, answer, $"template:{q.Template}"));
+            items.Add(new QaPair(q.Question, answer, $"template:{q.Template}"));
             if (swap && TemplateExpander.Swapped(q, answer) is { } swapped) items.Add(swapped);
         }
         var shuffled = items.ToArray();

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using MiniGlm.Data;
+using MiniGlm.IO;
 using MiniGlm.Tokenization;
 
 namespace MiniGlm.Cli.Commands;

@@ -1,3 +1,4 @@
+using MiniGlm.Plots;
 using MiniGlm.Training;
 
 namespace MiniGlm.Cli.Commands;

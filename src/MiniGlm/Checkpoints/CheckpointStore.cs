@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using MiniGlm.Generation;
+using MiniGlm.IO;
 using MiniGlm.Model;
 using MiniGlm.Tokenization;
 using MiniGlm.Training;

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text.Json;
+using MiniGlm.IO;
 using MiniGlm.Model;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;

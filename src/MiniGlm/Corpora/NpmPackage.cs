@@ -3,6 +3,7 @@ using System.Formats.Tar;
 using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text.Json;
+using MiniGlm.IO;
 
 namespace MiniGlm.Corpora;
 

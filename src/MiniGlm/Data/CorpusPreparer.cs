@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
+using MiniGlm.IO;
 using MiniGlm.Tokenization;
 
 namespace MiniGlm.Data;

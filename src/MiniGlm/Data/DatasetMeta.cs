@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using MiniGlm.Generation;
+using MiniGlm.IO;
 using MiniGlm.Tokenization;
 
 namespace MiniGlm.Data;
@@ -39,7 +40,7 @@ public sealed record DatasetMeta
     [JsonPropertyName("created")] public DateTimeOffset Created { get; init; }
 
     // SFT datasets only (kind "sft"); absent from a pretrain meta.json. See SftRows for the alignment.
-    [JsonPropertyName("layout"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Layout { get; init; }
+    [JsonPropertyName("layout"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public SftLayout? Layout { get; init; }
     [JsonPropertyName("block_size"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? BlockSize { get; init; }
     [JsonPropertyName("train_rows"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? TrainRows { get; init; }
     [JsonPropertyName("val_rows"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? ValRows { get; init; }
@@ -86,7 +87,7 @@ public sealed record DatasetMeta
         {
             CheckSize(MaskPath(dir, val: false), meta.TrainTokens, bytesPerToken: 1);
             CheckSize(MaskPath(dir, val: true), meta.ValTokens, bytesPerToken: 1);
-            if (meta.Layout == "packed")
+            if (meta.Layout == SftLayout.Packed)
             {
                 CheckSize(DocPath(dir, val: false), meta.TrainTokens);
                 CheckSize(DocPath(dir, val: true), meta.ValTokens);

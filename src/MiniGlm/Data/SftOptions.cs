@@ -1,14 +1,16 @@
+using System.Text.Json.Serialization;
 using MiniGlm.Generation;
 
 namespace MiniGlm.Data;
 
-/// How SFT examples are laid out in rows of block_size + 1 tokens.
+/// How SFT examples are laid out in rows of block_size + 1 tokens (meta.json spells it "packed" or "padded").
+[JsonConverter(typeof(JsonStringEnumConverter<SftLayout>))]
 public enum SftLayout
 {
     /// Several whole examples per row (first fit, in order), with a document id per token.
-    Packed,
+    [JsonStringEnumMemberName("packed")] Packed,
     /// One example per row, padded (the seed's layout).
-    Padded,
+    [JsonStringEnumMemberName("padded")] Padded,
 }
 
 /// The `prepare-sft` stage's settings (its command-line options).

@@ -1,3 +1,4 @@
+using MiniGlm.IO;
 using MiniGlm.Tokenization;
 
 namespace MiniGlm.Data;
@@ -60,7 +61,7 @@ public static class SftPreparer
             TrainChars = 0, ValChars = 0,
             ValFraction = options.ValInputs is { Count: > 0 } ? 0 : options.ValFraction, Sources = sources,
             Created = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds()),
-            Layout = options.Layout == SftLayout.Packed ? "packed" : "padded", BlockSize = options.BlockSize,
+            Layout = options.Layout, BlockSize = options.BlockSize,
             TrainRows = trainRows.Rows, ValRows = valRows.Rows, Alignment = Alignment,
             ChatTemplate = options.Template, SftSummary = summary,
         };

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.MemoryMappedFiles;
+using MiniGlm.IO;
 
 namespace MiniGlm.Data;
 

@@ -1,3 +1,5 @@
+using MiniGlm.IO;
+using MiniGlm.Plots;
 using System.Globalization;
 using MiniGlm.Training;
 

@@ -21,7 +21,7 @@ public sealed record EvalSettings
     [JsonPropertyName("dtype"), JsonConverter(typeof(JsonStringEnumConverter<InferenceDtype>))]
     public InferenceDtype Dtype { get; init; } = InferenceDtype.Float32;
 
-    /// Questions per QA file (the first ones); null = all.
+    /// Questions per QA file, taken in turn from each question type; null = all.
     [JsonPropertyName("limit")] public int? Limit { get; init; }
     /// Val windows of block_size tokens scored for the language-modelling figures.
     [JsonPropertyName("lm_windows")] public int LmWindows { get; init; } = 100;

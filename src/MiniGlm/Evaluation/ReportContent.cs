@@ -1,3 +1,4 @@
+using MiniGlm.Plots;
 using MiniGlm.Model;
 using System.Globalization;
 

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 
-namespace MiniGlm;
+namespace MiniGlm.IO;
 
 /// Every file the tool writes goes through here: written beside its destination under a temporary name, flushed to
 /// disk, then renamed into place and the directory flushed, so a crash, even of the OS or the power, leaves either

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace MiniGlm;
+namespace MiniGlm.IO;
 
 /// The text of a JSON Lines input file: strict UTF-8 (an invalid byte is an error naming the file), BOM dropped.
 public static class JsonLinesText

@@ -1,3 +1,4 @@
+using MiniGlm.IO;
 namespace MiniGlm.Interop;
 
 /// Where an import or export writes: refused if it exists (unless forced), written under a temporary name beside

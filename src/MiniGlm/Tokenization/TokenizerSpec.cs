@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using MiniGlm.IO;
 
 namespace MiniGlm.Tokenization;
 

@@ -5,13 +5,13 @@ public sealed record TrainingStarted(int StartIter, int MaxIters, long Parameter
     double PeakFlops, string InitFrom, string? FromCheckpoint, TrainingDtype Dtype, double FlopsPerToken);
 public sealed record StepReport(int Iter, int MaxIters, double Loss, double LearningRate, double TokensPerSec,
     double Mfu, double ElapsedSeconds);
-public sealed record EvalReport(int Iter, double TrainLoss, double ValLoss, bool Improved);
+public sealed record LossEstimate(int Iter, double TrainLoss, double ValLoss, bool Improved);
 
 /// How the trainer tells a front end what it is doing; the CLI draws a bar, tests ignore it.
 public interface ITrainingObserver
 {
     void Started(TrainingStarted e) { }
     void Step(StepReport e) { }
-    void Evaluated(EvalReport e) { }
+    void Evaluated(LossEstimate e) { }
     void Checkpointed(string dir, int iter) { }
 }

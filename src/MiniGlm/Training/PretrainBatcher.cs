@@ -21,10 +21,10 @@ public sealed class PretrainBatcher : IBatchSource
 
     public long TokensPerBatch => (long)batchSize * blockSize;
 
-    public Batch Train(int iter, int micro) => Windows(train, new Random(Seeds.Derive(seed, 1, iter, micro)));
+    public Batch Train(int iter, int micro) => Windows(train, new Random(Seeds.Derive(seed, Seeds.Stream.PretrainTrain, iter, micro)));
 
     public Batch Eval(string split, int index) =>
-        Windows(split == "val" ? val : train, new Random(Seeds.Derive(seed, split == "val" ? 2 : 3, index)));
+        Windows(split == "val" ? val : train, new Random(Seeds.Derive(seed, split == "val" ? Seeds.Stream.PretrainVal : Seeds.Stream.PretrainTrainEval, index)));
 
     private Batch Windows(TokenFile data, Random rng)
     {

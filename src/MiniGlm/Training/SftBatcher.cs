@@ -26,10 +26,10 @@ public sealed class SftBatcher : IBatchSource
     public int BlockSize => rowTokens - 1;
     public long TokensPerBatch => (long)batchSize * BlockSize;
 
-    public Batch Train(int iter, int micro) => Rows(train, new Random(Seeds.Derive(seed, 5, iter, micro)));
+    public Batch Train(int iter, int micro) => Rows(train, new Random(Seeds.Derive(seed, Seeds.Stream.SftTrain, iter, micro)));
 
     public Batch Eval(string split, int index) =>
-        Rows(split == "val" ? val : train, new Random(Seeds.Derive(seed, split == "val" ? 6 : 7, index)));
+        Rows(split == "val" ? val : train, new Random(Seeds.Derive(seed, split == "val" ? Seeds.Stream.SftVal : Seeds.Stream.SftTrainEval, index)));
 
     private Batch Rows(Split s, Random rng)
     {
@@ -74,7 +74,7 @@ public sealed class SftBatcher : IBatchSource
     private Split Open(string dir, DatasetMeta meta, bool val)
     {
         var ids = TokenFile.Open(val ? DatasetMeta.ValPath(dir) : DatasetMeta.TrainPath(dir));
-        var docs = meta.Layout == "packed" ? TokenFile.Open(DatasetMeta.DocPath(dir, val)) : null;
+        var docs = meta.Layout == SftLayout.Packed ? TokenFile.Open(DatasetMeta.DocPath(dir, val)) : null;
         return new Split(ids, File.ReadAllBytes(DatasetMeta.MaskPath(dir, val)), docs, ids.Length / rowTokens);
     }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using MiniGlm.Checkpoints;
 using MiniGlm.Data;
+using MiniGlm.IO;
 using MiniGlm.Model;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -48,7 +49,6 @@ public sealed class Trainer
     public TrainResult Run(CancellationToken cancel = default)
     {
         torch.set_num_threads(cfg.Threads > 0 ? cfg.Threads : Environment.ProcessorCount);
-        TorchRuntime.KeepFreedMemory();
         var meta = DatasetMeta.Load(cfg.Dataset);
         AtomicFile.RemoveStale(cfg.OutDir); // checkpoints half-written by a killed run
         var (model, ckptConfig, state, from) = BuildModel(meta);
@@ -114,7 +114,7 @@ public sealed class Trainer
                 if (improved) best = valLoss;
                 metrics.Append(new MetricsRecord { Iter = iter, Split = "train_eval", Loss = trainLoss, Elapsed = Elapsed() });
                 metrics.Append(new MetricsRecord { Iter = iter, Split = "val", Loss = valLoss, Elapsed = Elapsed() });
-                observer.Evaluated(new EvalReport(iter, trainLoss, valLoss, improved));
+                observer.Evaluated(new LossEstimate(iter, trainLoss, valLoss, improved));
                 if (iter > 0)
                 {
                     if (improved || cfg.AlwaysSaveCheckpoint) Save(CheckpointStore.Best);
@@ -126,7 +126,7 @@ public sealed class Trainer
 
             double lr = LrSchedule.At(iter, cfg);
             foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
-            torch.manual_seed(Seeds.Derive(cfg.Seed, 4, iter)); // dropout masks depend only on the iteration
+            torch.manual_seed(Seeds.Derive(cfg.Seed, Seeds.Stream.Dropout, iter)); // dropout masks depend only on the iteration
             double loss = 0, trainedTokens = 0;
             bool masked = false;
             for (int micro = 0; micro < cfg.GradientAccumulationSteps && !cancel.IsCancellationRequested; micro++)

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using MiniGlm.Checkpoints;
+using MiniGlm.IO;
 using MiniGlm.Model;
 using MiniGlm.Tokenization;
 using static TorchSharp.torch;

@@ -1,3 +1,4 @@
+using MiniGlm.IO;
 using MiniGlm.Interop.Pickle;
 using MiniGlm.Tokenization;
 

@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using System.Text;
+using MiniGlm.IO;
 using MiniGlm.Interop.Pickle;
 using static TorchSharp.torch;
 

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using SkiaSharp;
 
-namespace MiniGlm.Training;
+namespace MiniGlm.Plots;
 
 /// Picks the font family a plot's text is drawn in. SkiaSharp's self-contained Linux build cannot ask fontconfig
 /// which font has a glyph (MatchCharacter returns null), so ScottPlot's automatic detection leaves Chinese run names

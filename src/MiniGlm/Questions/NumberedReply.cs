@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace MiniGlm.SftData;
+namespace MiniGlm.Questions;
 
 /// Splits a teacher's reply to "1. q1 2. q2 …" into one answer per question. Accepts the usual numberings
 /// (`1.`, `1、`, `1)`, `1：`, `**1.**`, `问题1：`, `第1题：`), answers spanning several lines, an echoed question or

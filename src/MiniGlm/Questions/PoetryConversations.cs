@@ -1,10 +1,10 @@
-namespace MiniGlm.SftData;
+namespace MiniGlm.Questions;
 
 /// Conversations made of trained questions, so that the model learns to answer the last question whatever came
 /// before: each next turn is, more often than not, about the same poem or poet (who wrote it → recite it → the poet's
 /// dynasty → other works), else a switch to an unrelated fact. Every question is one training already asks and every
 /// answer is its fact's gold answer: a conversation teaches no new fact and no new wording, only the history.
-internal sealed class PoetryConversations(IReadOnlyList<AskedFact> trained, Random rng, Func<IReadOnlyList<QaItem>, bool> fits)
+internal sealed class PoetryConversations(IReadOnlyList<AskedFact> trained, Random rng, Func<IReadOnlyList<QaPair>, bool> fits)
 {
     private const double FollowUp = 0.7;
     private readonly ILookup<Poem, AskedFact> byPoem = trained.Where(a => a.Fact.Poem is not null).ToLookup(a => a.Fact.Poem!);
@@ -24,7 +24,7 @@ internal sealed class PoetryConversations(IReadOnlyList<AskedFact> trained, Rand
 
     /// One to three trained turns, then the given (held-out) question of this fact; null if not even one earlier
     /// turn fits with it. The earlier turns never ask the same fact, which would hand the model the answer.
-    public Conversation? EndingWith(PoetryFact fact, QaItem last)
+    public Conversation? EndingWith(PoetryFact fact, QaPair last)
     {
         var others = trained.Where(a => a.Fact != fact).ToList();
         if (others.Count == 0) return null;
@@ -38,10 +38,10 @@ internal sealed class PoetryConversations(IReadOnlyList<AskedFact> trained, Rand
         return history.Count == 0 ? null : new Conversation([.. history, last]);
     }
 
-    private (PoetryFact Fact, QaItem Question) Turn(AskedFact a) => (a.Fact, a.Questions[rng.Next(a.Questions.Count)]);
+    private (PoetryFact Fact, QaPair Question) Turn(AskedFact a) => (a.Fact, a.Questions[rng.Next(a.Questions.Count)]);
 
     /// Adds turns (a few tries) until there are this many, each one that fits and asks a fact not yet asked.
-    private List<(PoetryFact Fact, QaItem Question)> Grow(List<(PoetryFact Fact, QaItem Question)> turns, int count, HashSet<PoetryFact> avoid)
+    private List<(PoetryFact Fact, QaPair Question)> Grow(List<(PoetryFact Fact, QaPair Question)> turns, int count, HashSet<PoetryFact> avoid)
     {
         avoid.UnionWith(turns.Select(t => t.Fact));
         for (int attempt = 0; turns.Count < count && attempt < 4 * count; attempt++)

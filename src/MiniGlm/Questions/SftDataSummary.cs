@@ -1,7 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using MiniGlm.IO;
 
-namespace MiniGlm.SftData;
+namespace MiniGlm.Questions;
 
 /// What `sft-data build` wrote, written as OUT.summary.json beside the output: counts per question type and per
 /// template (phrasing), the held-out set sizes, the conversations, and what was skipped or dropped, by reason.

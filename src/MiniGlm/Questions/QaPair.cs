@@ -1,8 +1,8 @@
-namespace MiniGlm.SftData;
+namespace MiniGlm.Questions;
 
 /// One line of a QA file (the shared contract): the question, the answer, the question type (`who_wrote`,
 /// `template:3`, …) and the key fact a correct answer must contain. prepare-sft reads Question and Answer.
-public sealed record QaItem(string Question, string Answer, string? Type = null, string? Key = null)
+public sealed record QaPair(string Question, string Answer, string? Type = null, string? Key = null)
 {
     /// The text without spaces and punctuation: two questions (or answers) equal under this are the same.
     public static string Comparable(string text)

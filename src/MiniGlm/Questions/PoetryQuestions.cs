@@ -1,6 +1,6 @@
 using MiniGlm.Generation;
 
-namespace MiniGlm.SftData;
+namespace MiniGlm.Questions;
 
 public sealed record PoetryQaOptions
 {
@@ -43,14 +43,14 @@ public sealed record PoetryQaOptions
 /// by reason, the knowledge the training questions draw on as plain text (poems and biographies, held-out ones left
 /// out), and for each of the poems a person asks about first, the question types trained on it.
 public sealed record QaBuild(
-    List<QaItem> Train, List<QaItem> HeldOutParaphrase, List<QaItem> HeldOutUnseen,
+    List<QaPair> Train, List<QaPair> HeldOutParaphrase, List<QaPair> HeldOutUnseen,
     SortedDictionary<string, int> PerTemplate, SortedDictionary<string, int> Skipped, string KnowledgeText)
 {
     public List<Conversation> Conversations { get; init; } = [];
     /// Conversations whose last question is a held-out phrasing of a trained fact (the rest answered with gold answers).
     public List<Conversation> HeldOutMultiTurn { get; init; } = [];
     /// Training questions, as trained, about facts that heldout_paraphrase also asks.
-    public List<QaItem> InSet { get; init; } = [];
+    public List<QaPair> InSet { get; init; } = [];
     public SortedDictionary<string, string> Famous { get; init; } = [];
 }
 
@@ -129,17 +129,17 @@ public static class PoetryQuestions
         facts = facts.DistinctBy(f => (f.Type, f.X)).ToList();
 
         var perTemplate = new SortedDictionary<string, int>(StringComparer.Ordinal);
-        QaItem Ask(PoetryFact f, int phrasing) => new(PoetryPhrasings.Ask(f.Type, phrasing, f.X), f.Answer, f.Type, f.Key);
-        var tokensOf = new Dictionary<QaItem, int>(); // conversations count the same questions again and again
-        int Tokens(IEnumerable<QaItem> turns) => turns.Sum(q => tokensOf.TryGetValue(q, out var n) ? n
+        QaPair Ask(PoetryFact f, int phrasing) => new(PoetryPhrasings.Ask(f.Type, phrasing, f.X), f.Answer, f.Type, f.Key);
+        var tokensOf = new Dictionary<QaPair, int>(); // conversations count the same questions again and again
+        int Tokens(IEnumerable<QaPair> turns) => turns.Sum(q => tokensOf.TryGetValue(q, out var n) ? n
             : tokensOf[q] = countTokens(ChatTemplate.Seed.PromptText(q.Question)) + countTokens(q.Answer) + 1);
-        bool Fits(QaItem q)
+        bool Fits(QaPair q)
         {
             bool fits = Tokens([q]) <= o.BlockSize;
             if (!fits) Skip($"{q.Type}: question and answer longer than block_size");
             return fits;
         }
-        var train = new List<QaItem>();
+        var train = new List<QaPair>();
         var trained = new List<AskedFact>();
         foreach (var f in Shuffle(facts.Where(f => !f.HeldOut).ToList(), rng))
         {
@@ -157,7 +157,7 @@ public static class PoetryQuestions
             train.AddRange(trained[^1].Questions);
         }
         // Unseen facts are asked the way training asks (only the fact is new); seen ones the way it never does.
-        List<(PoetryFact Fact, QaItem Question)> HeldOut(IEnumerable<PoetryFact> pool, bool trainedWording) => pool.GroupBy(f => f.Type)
+        List<(PoetryFact Fact, QaPair Question)> HeldOut(IEnumerable<PoetryFact> pool, bool trainedWording) => pool.GroupBy(f => f.Type)
             .SelectMany(g => Shuffle(g.ToList(), rng)
                 .Select(f => (f, Ask(f, trainedWording ? rng.Next(PoetryPhrasings.Training(f.Type)) : PoetryPhrasings.Training(f.Type) + rng.Next(PoetryPhrasings.HeldOut))))
                 .Where(p => Fits(p.Item2)).Take(o.HeldOutPerType))

@@ -1,8 +1,9 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using MiniGlm.IO;
 
-namespace MiniGlm.SftData;
+namespace MiniGlm.Questions;
 
 /// Writes QA JSON Lines, Chinese left readable, atomically: single questions as {"Question","Answer","Type","Key"},
 /// conversations as {"messages":[{"role":"user",…},{"role":"assistant",…},…],"Type","Key"} with the last turn's
@@ -15,7 +16,7 @@ public static class QaWriter
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
-    public static void Write(string path, IEnumerable<QaItem> items) => Lines(path, items.Select(item => JsonSerializer.Serialize(item, Json)));
+    public static void Write(string path, IEnumerable<QaPair> items) => Lines(path, items.Select(item => JsonSerializer.Serialize(item, Json)));
 
     public static void Write(string path, IEnumerable<Conversation> conversations) => Lines(path, conversations.Select(c =>
         JsonSerializer.Serialize(new Messages(

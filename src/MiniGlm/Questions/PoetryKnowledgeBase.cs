@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using MiniGlm.Corpora;
 
-namespace MiniGlm.SftData;
+namespace MiniGlm.Questions;
 
 /// One poem or ci. A ci has no title of its own, so it is named the usual way, 词牌·first line
 /// (《水调歌头·明月几时有》). Anthology is 唐诗三百首 or 宋词三百首 when the poem is in one.

@@ -1,7 +1,9 @@
+using MiniGlm.IO;
+using MiniGlm.Training;
 using System.Text.RegularExpressions;
 using ScottPlot;
 
-namespace MiniGlm.Training;
+namespace MiniGlm.Plots;
 
 /// What LossPlot wrote; Warning is a line for the front end to print (e.g. no font for the run names).
 public sealed record LossPlotFiles(string Png, string Svg, string? Warning);

@@ -1,7 +1,8 @@
+using MiniGlm.Evaluation;
 using MiniGlm.Training;
 using ScottPlot;
 
-namespace MiniGlm.Evaluation;
+namespace MiniGlm.Plots;
 
 /// A chart of the report as PNG bytes, with the file name it is saved under beside report.md.
 public sealed record EvalChart(string Title, string FileName, byte[] Png);

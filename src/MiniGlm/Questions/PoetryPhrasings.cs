@@ -1,4 +1,4 @@
-namespace MiniGlm.SftData;
+namespace MiniGlm.Questions;
 
 /// The ways each question type is asked. All but the last two of a type are used for training; the last two never
 /// are: they make heldout_paraphrase.jsonl, which tests whether the model learned the fact or the wording. Many

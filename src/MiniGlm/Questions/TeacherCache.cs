@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 
-namespace MiniGlm.SftData;
+namespace MiniGlm.Questions;
 
 /// Every answer the teacher gave, one JSON line per question, appended and flushed as soon as it arrives: a
 /// Ctrl-C or a crash loses nothing, and a rerun asks only what is missing. Each line is written with one write

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace MiniGlm.SftData;
+namespace MiniGlm.Questions;
 
 /// A book and the names its question templates are filled with. The name is used as written (write the 《》).
 public sealed record Book(string Name, IReadOnlyList<string> Characters, IReadOnlyList<string> Plots);

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace MiniGlm.SftData;
+namespace MiniGlm.Questions;
 
 /// A question made from a template: its text, which template (1-based line number), and for a two-character
 /// question the two names, so the answer can be reused with the names swapped as the seed did.
@@ -68,9 +68,9 @@ public static partial class TemplateExpander
 
     /// The seed's trick for relation questions: "A和B…" asked again as "B和A…" with the same answer, where
     /// only "A和B" is swapped (swapping every name would swap who did what to whom).
-    public static QaItem? Swapped(TemplateQuestion q, string answer) =>
+    public static QaPair? Swapped(TemplateQuestion q, string answer) =>
         q is { Ch1: { } a, Ch2: { } b } && q.Question.Contains($"{a}和{b}")
-            ? new QaItem(q.Question.Replace($"{a}和{b}", $"{b}和{a}"), answer.Replace($"{a}和{b}", $"{b}和{a}"), $"template:{q.Template}")
+            ? new QaPair(q.Question.Replace($"{a}和{b}", $"{b}和{a}"), answer.Replace($"{a}和{b}", $"{b}和{a}"), $"template:{q.Template}")
             : null;
 
     [GeneratedRegex(@"\{(\w+)\}")]

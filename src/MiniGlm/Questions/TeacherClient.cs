@@ -4,7 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace MiniGlm.SftData;
+namespace MiniGlm.Questions;
 
 public sealed record TeacherOptions
 {

@@ -1,4 +1,4 @@
-namespace MiniGlm.SftData;
+namespace MiniGlm.Questions;
 
 /// What one teacher run did: questions it had to ask (not already cached), answers it got, answers it dropped
 /// by reason (dropped questions are not cached, so a rerun asks them again).
@@ -32,7 +32,7 @@ public static class TeacherAnswers
     {
         var missing = questions.Distinct().Where(q => !cache.TryGet(q, out _)).ToList();
         var dropped = new SortedDictionary<string, int>(StringComparer.Ordinal);
-        var seen = new HashSet<string>(questions.Select(q => cache.TryGet(q, out var a) ? QaItem.Comparable(a) : null).OfType<string>());
+        var seen = new HashSet<string>(questions.Select(q => cache.TryGet(q, out var a) ? QaPair.Comparable(a) : null).OfType<string>());
         int got = 0, requests = 0;
         var gate = new Lock();
         await Parallel.ForEachAsync(missing.Chunk(perRequest), new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = ct },
@@ -48,8 +48,8 @@ public static class TeacherAnswers
                         string? reason = answers[i] switch
                         {
                             null => Unparseable,
-                            var a when QaItem.Comparable(a).Length == 0 => Empty,
-                            var a when !seen.Add(QaItem.Comparable(a)) => Duplicate,
+                            var a when QaPair.Comparable(a).Length == 0 => Empty,
+                            var a when !seen.Add(QaPair.Comparable(a)) => Duplicate,
                             _ => null,
                         };
                         if (reason is not null) { dropped[reason] = dropped.GetValueOrDefault(reason) + 1; continue; }
