@@ -78,47 +78,31 @@ public sealed class Trainer
             torch.get_num_threads(), peak, cfg.InitFrom, from, dtype, flopsPerToken));
 
         using var metrics = new MetricsLog(Directory.CreateDirectory(cfg.OutDir).FullName, state.Iter);
-        var clock = Stopwatch.StartNew();
-        double startElapsed = state.ElapsedSeconds;
-        double Elapsed() => startElapsed + clock.Elapsed.TotalSeconds;
-        int startIter = state.Iter, iter = state.Iter, lastSaved = state.Iter, skipped = state.SkippedSteps;
-        long startTokens = state.TokensSeen;
-        double best = state.BestValLoss;
-        double? lastVal = state.ValLoss;
+        var run = new RunState(state, tokensPerIter);
         var window = Stopwatch.StartNew();
-        int windowStart = iter;
+        int windowStart = run.Iter;
         model.train();
-
-        void Save(string which)
-        {
-            state = state with { Iter = iter, BestValLoss = best, ValLoss = lastVal, ElapsedSeconds = Elapsed(), SkippedSteps = skipped,
-                TokensSeen = startTokens + (iter - startIter) * tokensPerIter };
-            var dir = Path.Combine(cfg.OutDir, which);
-            bool latest = which == CheckpointStore.Latest;
-            CheckpointStore.Save(dir, model, ckptConfig, state, latest ? optimizer : null);
-            if (latest) lastSaved = iter;
-            observer.Checkpointed(dir, iter);
-        }
 
         while (true)
         {
-            if ((iter % cfg.EvalInterval == 0 || iter == cfg.MaxIters) && state.LastEvalIter != iter)
+            int iter = run.Iter;
+            if ((iter % cfg.EvalInterval == 0 || iter == cfg.MaxIters) && run.LastEvalIter != iter)
             {
                 var estimate = Estimate(model, batches, chunkRows, cancel);
                 if (estimate is null) break; // stopped mid-estimate
                 var (trainLoss, valLoss) = estimate.Value;
                 Finite(trainLoss, iter, "estimated train"); Finite(valLoss, iter, "val");
-                state = state with { LastEvalIter = iter };
-                lastVal = valLoss;
-                bool improved = valLoss < best;
-                if (improved) best = valLoss;
-                metrics.Append(new MetricsRecord { Iter = iter, Split = "train_eval", Loss = trainLoss, Elapsed = Elapsed() });
-                metrics.Append(new MetricsRecord { Iter = iter, Split = "val", Loss = valLoss, Elapsed = Elapsed() });
+                run.LastEvalIter = iter;
+                run.LastVal = valLoss;
+                bool improved = valLoss < run.Best;
+                if (improved) run.Best = valLoss;
+                metrics.Append(new MetricsRecord { Iter = iter, Split = "train_eval", Loss = trainLoss, Elapsed = run.Elapsed });
+                metrics.Append(new MetricsRecord { Iter = iter, Split = "val", Loss = valLoss, Elapsed = run.Elapsed });
                 observer.Evaluated(new LossEstimate(iter, trainLoss, valLoss, improved));
                 if (iter > 0)
                 {
-                    if (improved || cfg.AlwaysSaveCheckpoint) Save(CheckpointStore.Best);
-                    Save(CheckpointStore.Latest);
+                    if (improved || cfg.AlwaysSaveCheckpoint) Save(CheckpointStore.Best, model, ckptConfig, run, optimizer);
+                    Save(CheckpointStore.Latest, model, ckptConfig, run, optimizer);
                 }
                 window.Restart(); windowStart = iter; // evaluation time is not training throughput
             }
@@ -146,15 +130,15 @@ public sealed class Trainer
             Finite(loss, iter, "training");
             // A batch whose answers are all masked out (possible with small SFT batches) has nothing to learn:
             // stepping would still move the weights (moments, weight decay), so the step is skipped and counted.
-            if (masked && trainedTokens == 0) skipped++;
+            if (masked && trainedTokens == 0) run.Skipped++;
             else
             {
                 if (cfg.GradClip > 0) torch.nn.utils.clip_grad_norm_(parameters, cfg.GradClip);
                 optimizer.step();
             }
             optimizer.zero_grad();
-            iter++;
-            if (iter == cfg.SnapshotIter) Save(SnapshotDir(iter));
+            iter = ++run.Iter;
+            if (iter == cfg.SnapshotIter) Save(SnapshotDir(iter), model, ckptConfig, run, optimizer);
 
             if (iter % cfg.LogInterval == 0 || iter == cfg.MaxIters)
             {
@@ -162,13 +146,41 @@ public sealed class Trainer
                 double tokensPerSec = (iter - windowStart) * tokensPerIter / seconds;
                 double mfu = Mfu.Of(flopsPerIter * (iter - windowStart) / seconds, ref peak);
                 metrics.Append(new MetricsRecord { Iter = iter, Split = "train", Loss = loss, LearningRate = lr,
-                    TokensPerSec = tokensPerSec, Mfu = mfu, Elapsed = Elapsed() });
-                observer.Step(new StepReport(iter, cfg.MaxIters, loss, lr, tokensPerSec, mfu, Elapsed()));
+                    TokensPerSec = tokensPerSec, Mfu = mfu, Elapsed = run.Elapsed });
+                observer.Step(new StepReport(iter, cfg.MaxIters, loss, lr, tokensPerSec, mfu, run.Elapsed));
                 window.Restart(); windowStart = iter;
             }
         }
-        if (iter > lastSaved) Save(CheckpointStore.Latest); // Ctrl-C between evaluations
-        return new TrainResult(iter, best, lastVal, cancel.IsCancellationRequested && iter < cfg.MaxIters, cfg.OutDir, skipped);
+        if (run.Iter > run.LastSaved) Save(CheckpointStore.Latest, model, ckptConfig, run, optimizer); // Ctrl-C between evaluations
+        return new TrainResult(run.Iter, run.Best, run.LastVal, cancel.IsCancellationRequested && run.Iter < cfg.MaxIters, cfg.OutDir, run.Skipped);
+    }
+
+    /// Writes the run as it is now to OUT_DIR/which: latest/ with the optimizer (to resume), best/ and snapshots
+    /// without.
+    private void Save(string which, GptModel model, CheckpointConfig config, RunState run, OptimizerHelper optimizer)
+    {
+        var dir = Path.Combine(cfg.OutDir, which);
+        bool latest = which == CheckpointStore.Latest;
+        CheckpointStore.Save(dir, model, config, run.State, latest ? optimizer : null);
+        if (latest) run.LastSaved = run.Iter;
+        observer.Checkpointed(dir, run.Iter);
+    }
+
+    /// What the loop advances and a checkpoint records (trainer_state.json), from where the run started.
+    private sealed class RunState(TrainerState start, long tokensPerIter)
+    {
+        private readonly Stopwatch clock = Stopwatch.StartNew();
+        public int Iter = start.Iter, LastSaved = start.Iter, LastEvalIter = start.LastEvalIter, Skipped = start.SkippedSteps;
+        public double Best = start.BestValLoss;
+        public double? LastVal = start.ValLoss;
+
+        public double Elapsed => start.ElapsedSeconds + clock.Elapsed.TotalSeconds;
+
+        public TrainerState State => start with
+        {
+            Iter = Iter, BestValLoss = Best, ValLoss = LastVal, LastEvalIter = LastEvalIter, ElapsedSeconds = Elapsed,
+            SkippedSteps = Skipped, TokensSeen = start.TokensSeen + (Iter - start.Iter) * tokensPerIter,
+        };
     }
 
     private (GptModel, CheckpointConfig, TrainerState, string?) BuildModel(DatasetMeta meta)
