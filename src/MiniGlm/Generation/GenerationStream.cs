@@ -59,12 +59,16 @@ public sealed class GenerationStream : IDisposable
     /// What the cache row lacks: the prompt first, then one token a step (or the whole window after a slide).
     internal IReadOnlyList<int> Pending => tokens.Skip(windowStart + cache!.Length(Row)).ToArray();
 
-    /// Draws the next token from this stream's (1, vocab) logits (masked in place so no character breaks) and
+    /// Where the text stands between characters (<see cref="Utf8Constraint"/>) and how many tokens may follow:
+    /// what the mask of this stream's logits needs.
+    internal int CharacterState => characterState;
+    internal int TokensLeft => options.MaxNewTokens - Steps;
+
+    /// Draws the next token from this stream's (1, vocab) logits (already masked so no character breaks) and
     /// returns it with the text it completed. After the stream finished, tokens are still appended (a batch of
     /// samples steps together) but yield no text.
     internal (int Token, string Text) Accept(Tensor logits, Utf8Constraint utf8)
     {
-        utf8.Mask(logits, [characterState], tokensLeft: options.MaxNewTokens - Steps);
         var context = options.RepetitionPenalty != 1.0 ? tensor(Window.Select(v => (long)v).ToArray()).view(1, -1) : null;
         int next = (int)sampler.Next(logits, context).item<long>();
         tokens.Add(next);

@@ -114,10 +114,11 @@ public sealed class Generator(GptModel model, TextTokenizer tokenizer, Inference
 
     private (int[] Tokens, string[] Text) Accept(Tensor logits, IReadOnlyList<GenerationStream> streams)
     {
+        utf8!.Mask(logits, streams.Select(s => s.CharacterState).ToArray(), streams.Select(s => s.TokensLeft).ToArray());
         var tokens = new int[streams.Count];
         var text = new string[streams.Count];
         for (int i = 0; i < streams.Count; i++)
-            (tokens[i], text[i]) = streams[i].Accept(logits.narrow(0, i, 1), utf8!);
+            (tokens[i], text[i]) = streams[i].Accept(logits.narrow(0, i, 1), utf8);
         return (tokens, text);
     }
 
