@@ -2,19 +2,19 @@
 """Loopback load test of `./miniglm serve`: C concurrent streaming clients, each sending R chat completions one
 after another. Prints aggregate completion tokens/s, time to first token and latency percentiles, and errors.
 
-usage: scripts/bench-serve.py [--url http://127.0.0.1:8000] [--clients 1,4,16] [--requests 4] [--max_tokens 64]
+usage: scripts/bench-serve.py [--url http://127.0.0.1:8000] [--clients 1,4,16] [--requests 4] [--max_tokens 64] [--temperature 0.8]
 """
 import argparse, http.client, json, statistics, threading, time, urllib.parse
 
 PROMPTS = ["床前明月光的下一句是什么？", "写一首关于春天的诗", "李白是谁？", "静夜思的作者是谁？"]
 
 
-def one_request(url, model, prompt, max_tokens):
+def one_request(url, model, prompt, max_tokens, temperature):
     """Streams one completion; returns (time to first token, latency, completion tokens) or raises."""
     u = urllib.parse.urlparse(url)
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=300)
     body = json.dumps({"model": model, "messages": [{"role": "user", "content": prompt}], "max_tokens": max_tokens,
-                       "temperature": 0.8, "stream": True, "stream_options": {"include_usage": True}})
+                       "temperature": temperature, "stream": True, "stream_options": {"include_usage": True}})
     start = time.perf_counter()
     conn.request("POST", "/v1/chat/completions", body, {"Content-Type": "application/json"})
     resp = conn.getresponse()
@@ -37,13 +37,13 @@ def one_request(url, model, prompt, max_tokens):
     return first if first is not None else latency, latency, tokens
 
 
-def run(url, model, clients, requests, max_tokens):
+def run(url, model, clients, requests, max_tokens, temperature):
     results, errors, lock = [], [], threading.Lock()
 
     def client(k):
         for r in range(requests):
             try:
-                res = one_request(url, model, PROMPTS[(k + r) % len(PROMPTS)], max_tokens)
+                res = one_request(url, model, PROMPTS[(k + r) % len(PROMPTS)], max_tokens, temperature)
                 with lock: results.append(res)
             except Exception as e:  # counted, not fatal: the table reports errors
                 with lock: errors.append(str(e))
@@ -68,6 +68,7 @@ def main():
     ap.add_argument("--clients", default="1,4,16")
     ap.add_argument("--requests", type=int, default=4, help="requests per client")
     ap.add_argument("--max_tokens", type=int, default=64)
+    ap.add_argument("--temperature", type=float, default=0.8)
     a = ap.parse_args()
     model = a.model
     if not model:
@@ -75,12 +76,12 @@ def main():
         conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
         conn.request("GET", "/v1/models")
         model = json.loads(conn.getresponse().read())["data"][0]["id"]
-    run(a.url, model, 1, 1, 8)  # warm-up
-    print(f"model {model}, {a.requests} requests per client, max_tokens {a.max_tokens}, temperature 0.8")
+    run(a.url, model, 1, 1, 8, a.temperature)  # warm-up
+    print(f"model {model}, {a.requests} requests per client, max_tokens {a.max_tokens}, temperature {a.temperature}")
     print("| clients | requests | tokens | wall s | aggregate tok/s | TTFT p50 ms | TTFT p99 ms | latency p50 s | latency p99 s | slowest request tok/s | errors |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for c in (int(x) for x in a.clients.split(",")):
-        results, errors, wall = run(a.url, model, c, a.requests, a.max_tokens)
+        results, errors, wall = run(a.url, model, c, a.requests, a.max_tokens, a.temperature)
         tokens = sum(r[2] for r in results)
         ttft = [r[0] * 1000 for r in results]
         lat = [r[1] for r in results]
