@@ -39,7 +39,9 @@ public class ContinuousBatchingTests
         var alone = new List<(string Text, GenerationUpdate Last)>();
         for (int i = 0; i < count; i++) alone.Add(await Read(Enqueue(worker, i)));
 
+        Assert.Equal(1, worker.LargestBatch);
         var together = await Task.WhenAll(Enumerable.Range(0, count).Select(i => Enqueue(worker, i)).ToArray().Select(Read));
+        Assert.True(worker.LargestBatch >= 2, $"the requests never shared a step (largest batch {worker.LargestBatch})");
 
         for (int i = 0; i < count; i++)
         {
@@ -75,5 +77,6 @@ public class ContinuousBatchingTests
         Assert.All(done, d => Assert.Equal("length", d.Last.FinishReason));
         Assert.Equal(alone.Text, done[1].Text);
         Assert.Equal(1, worker.Finished["cancelled"]);
+        Assert.True(worker.LargestBatch >= 2, $"the requests never shared a step (largest batch {worker.LargestBatch})");
     }
 }

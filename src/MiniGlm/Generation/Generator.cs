@@ -9,9 +9,11 @@ namespace MiniGlm.Generation;
 /// is still incomplete). Finished[i] is true once sample i has stopped at end-of-text.
 public sealed record GenerationStep(int[] Tokens, string[] Text, bool[] Finished);
 
-/// The inference engine shared by sample, chat, the server and eval. The prompt is prefilled once into a KV cache
-/// and fanned out to num_samples rows; then each new token costs one single-token step for the whole batch, both
-/// through the <see cref="Decoder"/> built for the weight format chosen when the generator is made.
+/// The inference engine shared by sample, chat, the server and eval. Each sequence is a <see cref="GenerationStream"/>;
+/// <see cref="Step"/> advances any set of streams (the server's concurrent requests, of different lengths) by one
+/// token in one decoder step, and <see cref="Generate"/> is that loop for the num_samples streams of one prompt,
+/// whose prompt is prefilled once into a KV cache and fanned out to their rows; all through the
+/// <see cref="Decoder"/> built for the weight format chosen when the generator is made.
 /// When the context is full the oldest tokens drop: the window keeps its newest half and the cache is rebuilt
 /// from it (learned absolute positions cannot be shifted), so a long generation costs about two forwards per
 /// token instead of a full block per token. Without the cache (useCache: false) every step forwards the same

@@ -26,6 +26,9 @@ public sealed class ModelWorker : IDisposable
     public int QueueCapacity { get; }
     /// Streams decoded together in one step at most; more requests wait in the queue.
     public const int MaxBatch = 8;
+    /// The most streams one decode step has served so far (for tests and monitoring).
+    public int LargestBatch => Volatile.Read(ref largestBatch);
+    private int largestBatch;
     /// Requests waiting or being prepared (not counting those being generated).
     public int Waiting => Volatile.Read(ref reserved);
     public bool Busy => Volatile.Read(ref busy) == 1;
@@ -90,6 +93,7 @@ public sealed class ModelWorker : IDisposable
             foreach (var a in active.Where(a => a.Job.Cancel.IsCancellationRequested).ToArray()) Leave(a, "cancelled", active);
             if (active.Count == 0) continue;
             Volatile.Write(ref busy, 1);
+            if (active.Count > largestBatch) Volatile.Write(ref largestBatch, active.Count);
             (int[] Tokens, string[] Text) step;
             try { step = Model.Generator.Step(cache, active.Select(a => a.Stream).ToArray()); }
             catch (Exception e)
