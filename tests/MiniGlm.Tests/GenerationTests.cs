@@ -421,7 +421,7 @@ public class GenerationTests
     private static bool IsMasked(Utf8Constraint utf8, int state, int token, int tokensLeft = 100)
     {
         using var logits = zeros(1, 50304);
-        utf8.Mask(logits, [state], tokensLeft);
+        utf8.Mask(logits, [state], [tokensLeft]);
         return float.IsNegativeInfinity(logits[0, token].item<float>());
     }
 

@@ -207,8 +207,15 @@ public class ServeApiTests
     {
         await using var s = new ServerUnderTest(new ServeOptions { QueueCapacity = 1, MaxTokensCeiling = 1_000_000 });
         var worker = s.Worker("pretrain");
-        using var running = await s.Http.SendAsync(LongStream(), HttpCompletionOption.ResponseHeadersRead);
-        Assert.True(await ServerUnderTest.Eventually(() => worker.Busy));
+        // A full batch is being generated (continuous batching), so the next request waits in the queue.
+        var running = new List<HttpResponseMessage>();
+        for (int i = 0; i < MiniGlm.Serving.ModelWorker.MaxBatch; i++)
+        {
+            running.Add(await s.Http.SendAsync(LongStream(), HttpCompletionOption.ResponseHeadersRead));
+            Assert.Equal(HttpStatusCode.OK, running[^1].StatusCode);
+            Assert.True(await ServerUnderTest.Eventually(() => worker.Waiting == 0)); // it joined the batch
+        }
+        Assert.True(await ServerUnderTest.Eventually(() => worker.LargestBatch == MiniGlm.Serving.ModelWorker.MaxBatch && worker.Waiting == 0));
         using var waiting = await s.Http.SendAsync(LongStream(), HttpCompletionOption.ResponseHeadersRead);
         Assert.True(await ServerUnderTest.Eventually(() => worker.Waiting == 1));
 
@@ -224,7 +231,7 @@ public class ServeApiTests
         Assert.Equal(HttpStatusCode.OK, other);
 
         waiting.Dispose();
-        running.Dispose();
+        running.ForEach(r => r.Dispose());
         Assert.True(await ServerUnderTest.Eventually(() => !worker.Busy && worker.Waiting == 0));
         var (status, _) = await Post(s, "/v1/completions", new { model = "pretrain", prompt = "x", max_tokens = 2 });
         Assert.Equal(HttpStatusCode.OK, status);

@@ -9,9 +9,11 @@ namespace MiniGlm.Generation;
 /// is still incomplete). Finished[i] is true once sample i has stopped at end-of-text.
 public sealed record GenerationStep(int[] Tokens, string[] Text, bool[] Finished);
 
-/// The inference engine shared by sample, chat, the server and eval. The prompt is prefilled once into a KV cache
-/// and fanned out to num_samples rows; then each new token costs one single-token step for the whole batch, both
-/// through the <see cref="Decoder"/> built for the weight format chosen when the generator is made.
+/// The inference engine shared by sample, chat, the server and eval. Each sequence is a <see cref="GenerationStream"/>;
+/// <see cref="Step"/> advances any set of streams (the server's concurrent requests, of different lengths) by one
+/// token in one decoder step, and <see cref="Generate"/> is that loop for the num_samples streams of one prompt,
+/// whose prompt is prefilled once into a KV cache and fanned out to their rows; all through the
+/// <see cref="Decoder"/> built for the weight format chosen when the generator is made.
 /// When the context is full the oldest tokens drop: the window keeps its newest half and the cache is rebuilt
 /// from it (learned absolute positions cannot be shifted), so a long generation costs about two forwards per
 /// token instead of a full block per token. Without the cache (useCache: false) every step forwards the same
@@ -34,79 +36,100 @@ public sealed class Generator(GptModel model, TextTokenizer tokenizer, Inference
         options.Validated();
         if (prompt.Count == 0) throw new MiniGlmException("the prompt is empty (it must have at least one token)");
         if (numSamples < 1) throw new MiniGlmException($"num_samples must be at least 1, got {numSamples}");
-        model.eval();
-        int block = model.Config.BlockSize;
-        var tokens = Enumerable.Range(0, numSamples).Select(_ => prompt.ToList()).ToArray();
-        var decoders = Enumerable.Range(0, numSamples).Select(_ => new StreamingDecoder(tokenizer)).ToArray();
-        var finished = new bool[numSamples];
-        var characterStates = new int[numSamples]; // generated text starts between characters
-        utf8 ??= Utf8Constraint.For(tokenizer, model.Config.VocabSize);
-        using var sampler = new Sampler(options, tokenizer.VocabSize);
         var cache = useCache ? new KvCache(model.Config) : null;
-        var rows = cache is null ? [] : Enumerable.Range(0, numSamples).Select(_ => cache.Add()).ToArray();
-        int windowStart = Math.Max(0, prompt.Count - block);
-
-        for (int step = 0; step < options.MaxNewTokens && !cancel.IsCancellationRequested; step++)
+        // The samples of one prompt share one sampler: one seed, different draws.
+        using var sampler = new Sampler(options, tokenizer.VocabSize);
+        var streams = Enumerable.Range(0, numSamples).Select(_ => Start(prompt, options, cache, sampler)).ToArray();
+        try
         {
-            int length = tokens[0].Count;
-            if (length - windowStart > block)
+            for (int step = 0; step < options.MaxNewTokens && !cancel.IsCancellationRequested; step++)
             {
-                windowStart = length - Math.Max(1, block / 2);
-                foreach (int row in rows) cache!.Clear(row);
+                var (next, text) = step == 0 && cache is not null && numSamples > 1 ? FannedOutPrompt(cache, streams) : Step(cache, streams);
+                bool done = streams.All(s => s.Finished) || cancel.IsCancellationRequested;
+                if (done)
+                    for (int i = 0; i < numSamples; i++) text[i] += streams[i].Flush();
+                yield return new GenerationStep(next, text, streams.Select(s => s.FinishReason == "stop").ToArray());
+                if (done) yield break;
             }
-            int[] next;
-            using (no_grad())
-            using (NewDisposeScope())
-            {
-                var logits = cache is null ? Reference(tokens, windowStart) : Decode(cache, rows, tokens, windowStart, step == 0);
-                var context = options.RepetitionPenalty != 1.0
-                    ? tensor(tokens.SelectMany(t => t.Skip(windowStart)).Select(v => (long)v).ToArray()).view(numSamples, -1)
-                    : null;
-                utf8.Mask(logits, characterStates, tokensLeft: options.MaxNewTokens - step);
-                next = sampler.Next(logits, context).data<long>().Select(v => (int)v).ToArray();
-            }
-
-            var text = new string[numSamples];
-            for (int i = 0; i < numSamples; i++)
-            {
-                tokens[i].Add(next[i]);
-                characterStates[i] = utf8.Advance(characterStates[i], next[i]);
-                if (finished[i]) { text[i] = ""; continue; }
-                text[i] = decoders[i].Push(next[i]);
-                if (options.StopAtEndOfText && next[i] == tokenizer.EotId)
-                {
-                    finished[i] = true;
-                    text[i] += decoders[i].Flush();
-                }
-            }
-            bool done = finished.All(f => f) || step == options.MaxNewTokens - 1 || cancel.IsCancellationRequested;
-            if (done)
-                for (int i = 0; i < numSamples; i++) text[i] += decoders[i].Flush();
-            yield return new GenerationStep(next, text, (bool[])finished.Clone());
-            if (done) yield break;
+            // Cancelled between steps: hand over the bytes still waiting for their character.
+            var rest = streams.Select(s => s.Flush()).ToArray();
+            if (rest.Any(r => r.Length > 0)) yield return new GenerationStep([], rest, streams.Select(s => s.FinishReason == "stop").ToArray());
         }
-        // Cancelled between steps: hand over the bytes still waiting for their character.
-        var rest = decoders.Select(d => d.Flush()).ToArray();
-        if (rest.Any(r => r.Length > 0)) yield return new GenerationStep([], rest, (bool[])finished.Clone());
+        finally
+        {
+            foreach (var s in streams) s.Dispose();
+        }
     }
 
-    /// The logits after each row's last token from the decoder: the first step prefills the prompt once and copies
-    /// it to every row; later steps append to each row what its cache lacks (one token, or a slid window).
-    private Tensor Decode(KvCache cache, int[] rows, List<int>[] tokens, int windowStart, bool prompt)
+    /// A new stream for <paramref name="prompt"/> with a row in <paramref name="cache"/> (none: every step forwards
+    /// the whole window through the reference modules) and its own sampler seeded from the options unless one is given.
+    public GenerationStream Start(IReadOnlyList<int> prompt, SamplingOptions options, KvCache? cache, Sampler? sampler = null) =>
+        new(prompt, options.Validated(), tokenizer, model.Config.BlockSize, cache, sampler);
+
+    /// One decode step for all <paramref name="streams"/> together: each brings what its cache row lacks (a whole
+    /// prompt, one token, or a slid window) and draws its next token from its own logits row. Returns each
+    /// stream's token and the text it completed.
+    public (int[] Tokens, string[] Text) Step(KvCache? cache, IReadOnlyList<GenerationStream> streams)
     {
-        if (prompt)
+        foreach (var s in streams) s.Slide();
+        Utf8Tables();
+        using (no_grad())
+        using (NewDisposeScope())
         {
-            var logits = decoder.Step(cache, [rows[0]], [tokens[0].Skip(windowStart).ToArray()]);
-            foreach (int row in rows.Skip(1)) cache.Copy(rows[0], row);
-            return logits.repeat(rows.Length, 1);
+            return Accept(cache is null ? Reference(streams) : Decode(cache, streams), streams);
         }
-        return decoder.Step(cache, rows, tokens.Select((t, i) => (IReadOnlyList<int>)t.Skip(windowStart + cache.Length(rows[i])).ToArray()).ToArray());
     }
 
-    /// The logits after each row's last token from the reference modules over the whole window.
-    private Tensor Reference(List<int>[] tokens, int windowStart)
+    /// The streams' logits rows from the decoder. The one-token rows share one step; a prompt (or a slid window)
+    /// is prefilled in a step of its own, as if its request were alone: a long product goes through libtorch, so
+    /// this keeps every stream's numbers independent of who shares its step (batched answers equal lone ones).
+    private Tensor Decode(KvCache cache, IReadOnlyList<GenerationStream> streams)
     {
-        var idx = tensor(tokens.SelectMany(t => t.Skip(windowStart)).Select(v => (long)v).ToArray()).view(tokens.Length, -1);
+        var pending = streams.Select(s => s.Pending).ToArray();
+        var single = Enumerable.Range(0, streams.Count).Where(i => pending[i].Count == 1).ToArray();
+        var rows = new Tensor[streams.Count];
+        if (single.Length > 0)
+        {
+            var logits = decoder.Step(cache, single.Select(i => streams[i].Row).ToArray(), single.Select(i => pending[i]).ToArray());
+            for (int j = 0; j < single.Length; j++) rows[single[j]] = logits.narrow(0, j, 1);
+        }
+        for (int i = 0; i < streams.Count; i++)
+            rows[i] ??= decoder.Step(cache, [streams[i].Row], [pending[i]]);
+        return cat(rows, 0);
+    }
+
+    /// The first step of several samples of one prompt: the prompt is prefilled once and copied to every row.
+    private (int[] Tokens, string[] Text) FannedOutPrompt(KvCache cache, GenerationStream[] streams)
+    {
+        Utf8Tables();
+        using (no_grad())
+        using (NewDisposeScope())
+        {
+            var logits = decoder.Step(cache, [streams[0].Row], [streams[0].Pending]);
+            foreach (var s in streams.Skip(1)) cache.Copy(streams[0].Row, s.Row);
+            return Accept(logits.repeat(streams.Length, 1), streams);
+        }
+    }
+
+    /// Built once, outside any dispose scope (its table tensor lives as long as the generator).
+    private void Utf8Tables() => utf8 ??= Utf8Constraint.For(tokenizer, model.Config.VocabSize);
+
+    private (int[] Tokens, string[] Text) Accept(Tensor logits, IReadOnlyList<GenerationStream> streams)
+    {
+        utf8!.Mask(logits, streams.Select(s => s.CharacterState).ToArray(), streams.Select(s => s.TokensLeft).ToArray());
+        var tokens = new int[streams.Count];
+        var text = new string[streams.Count];
+        for (int i = 0; i < streams.Count; i++)
+            (tokens[i], text[i]) = streams[i].Accept(logits.narrow(0, i, 1), utf8);
+        return (tokens, text);
+    }
+
+    /// The logits after each stream's last token from the reference modules over its whole window (windows of
+    /// one length: the samples of one prompt).
+    private Tensor Reference(IReadOnlyList<GenerationStream> streams)
+    {
+        model.eval();
+        var idx = tensor(streams.SelectMany(s => s.Window).Select(v => (long)v).ToArray()).view(streams.Count, -1);
         return model.Forward(idx, null, lastOnly: true)[TensorIndex.Colon, -1];
     }
 

@@ -47,12 +47,11 @@ public sealed class Utf8Constraint
     }
 
     /// Masks (B, vocab) logits in place with −∞ where a token would break sample b's stream in state states[b],
-    /// or open a character that the <paramref name="tokensLeft"/> − 1 tokens after this one could not finish.
-    public void Mask(Tensor logits, int[] states, int tokensLeft)
+    /// or open a character that the tokensLeft[b] − 1 tokens after this one could not finish.
+    public void Mask(Tensor logits, int[] states, int[] tokensLeft)
     {
-        int n = Math.Min(tokensLeft - 1, MaxNeed);
         using var scope = NewDisposeScope();
-        var rows = tensor(states.Select(s => (long)(s * (MaxNeed + 1) + n)).ToArray());
+        var rows = tensor(states.Select((s, b) => (long)(s * (MaxNeed + 1) + Math.Min(tokensLeft[b] - 1, MaxNeed))).ToArray());
         logits.masked_fill_(excluded.index_select(0, rows), float.NegativeInfinity);
     }
 
