@@ -5,7 +5,10 @@ namespace MiniGlm.Questions;
 /// (not four) because a small model trained on few wordings learns them as fixed strings: asked "请问《…》这首作品的
 /// 作者是哪位？", the quickstart model recited the poem instead of naming its poet. The training ones are also
 /// written as people type: titles without 《》, 呀/啥/呢 endings, short forms (静夜思谁写的), and a few with one
-/// character of the wording left out, as a typo does. `{x}` is the title, the title label (《静夜思》 or
+/// character of the wording left out, as a typo does. After the first quickstart with line_source questions, the
+/// model answered next_line questions worded without 下一句 (and dynasty questions without 朝) as the nearest trained
+/// type: a few wordings were added that ask for the next line with 接/之后/往下 and for the era with 时代/年代 (the
+/// held-out ones were not changed). `{x}` is the title, the title label (《静夜思》 or
 /// 李白的《静夜思》), the line, or the author; `{bare}` is the label without 《》.
 public static class PoetryPhrasings
 {
@@ -23,11 +26,13 @@ public static class PoetryPhrasings
                       "请默写{x}。", "{x}全诗是怎样的？", "念一遍{x}。", "我想读{x}，请给出全文。",
                       "帮我背一下{x}", "背一下{bare}", "{bare}怎么背？", "{bare}全文是啥", "{bare}原文呢",
                       "请背{x}的全文。", "{x}的全是什么？",
+                      "把{x}从头到尾背一遍", "{x}能完整背给我听吗？", "{x}是怎么写的？",
                       "能把{x}完整地念一遍吗？", "{x}原文怎么写？"],
         ["next_line"] = ["“{x}”的下一句是什么？", "“{x}”下一句是？", "接下一句：{x}", "{x}，后面一句是什么？",
                          "“{x}”的后一句是什么？", "{x}的下句是？", "请接下句：“{x}”", "“{x}”，下一句怎么接？",
                          "{x}下一句", "{x}的下一句是啥", "{x}下一句是什么呀", "{x}下句呢",
                          "“{x}”的下一是什么？", "{x}后面一是什么？",
+                         "“{x}”后面接哪句？", "{x}接着是哪一句呀", "“{x}”往下一句怎么背？", "“{x}”之后是什么？",
                          "请接出“{x}”后面的诗句。", "“{x}”之后紧跟着哪一句？"],
         ["line_source"] = ["“{x}”出自哪首诗？", "“{x}”是哪首诗里的？", "{x}出自哪首诗啊", "{x}是哪首诗的句子？",
                            "“{x}”这句诗出自哪里？", "{x}出自哪里呀", "“{x}”是什么诗里的？", "{x}是哪首诗",
@@ -48,6 +53,7 @@ public static class PoetryPhrasings
                               "{x}是哪朝人？", "{x}是唐朝人还是宋朝人？", "{x}活在哪个朝代？", "请问{x}是什么朝代的？",
                               "{x}是哪朝的呀", "{x}哪个朝代的", "{x}是什么朝代的人呢", "{x}是哪个朝代的啊",
                               "{x}是哪个朝的人？", "{x}生活在什么朝？",
+                              "{x}是哪个时代的人？", "{x}是什么年代的诗人？",
                               "{x}是什么时期的人物？", "请问{x}所处的朝代是？"],
     };
 
