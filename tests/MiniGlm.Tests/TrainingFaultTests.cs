@@ -84,7 +84,7 @@ public class TrainingFaultTests : IDisposable
             while (!child.HasExited && DateTime.UtcNow < until)
             {
                 try { if (File.Exists(state) && CheckpointStore.ReadState(Path.GetDirectoryName(state)!).Iter > from) break; }
-                catch (MiniGlmException) { } // read while being replaced
+                catch (Exception e) when (e is MiniGlmException or IOException) { } // read while being replaced (renamed away)
                 await Task.Delay(5);
             }
             Assert.False(child.HasExited, $"kill {kill}: training exited by itself:\n{string.Join("\n", output.TakeLast(10))}");
