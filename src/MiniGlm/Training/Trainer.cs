@@ -88,7 +88,7 @@ public sealed class Trainer
             int iter = run.Iter;
             if ((iter % cfg.EvalInterval == 0 || iter == cfg.MaxIters) && run.LastEvalIter != iter)
             {
-                var estimate = Estimate(model, batches, chunkRows, cancel);
+                var estimate = Estimate(model, batches, chunkRows, device, cancel);
                 if (estimate is null) break; // stopped mid-estimate
                 var (trainLoss, valLoss) = estimate.Value;
                 Finite(trainLoss, iter, "estimated train"); Finite(valLoss, iter, "val");
@@ -252,7 +252,7 @@ public sealed class Trainer
     }
 
     /// Null when cancelled part-way (an estimate can take long; SIGTERM must not wait for it).
-    private (double Train, double Val)? Estimate(GptModel model, IBatchSource batches, int chunkRows, CancellationToken cancel)
+    private (double Train, double Val)? Estimate(GptModel model, IBatchSource batches, int chunkRows, Device device, CancellationToken cancel)
     {
         model.eval();
         using var _ = no_grad();
@@ -262,7 +262,7 @@ public sealed class Trainer
             for (int i = 0; i < cfg.EvalIters && !cancel.IsCancellationRequested; i++)
             {
                 using var scope = NewDisposeScope();
-                foreach (var (c, weight) in Chunks(batches.Eval(split, i).To(TrainingDevice()), chunkRows))
+                foreach (var (c, weight) in Chunks(batches.Eval(split, i).To(device), chunkRows))
                     sum += weight * GptModel.Loss(model.Forward(c.X, c.AttentionMask, positions: c.Positions), c.Y, c.LossMask).item<float>();
             }
             return sum / cfg.EvalIters;
