@@ -108,7 +108,7 @@ public sealed unsafe class Decoder : IDisposable
         float scale = 1f / MathF.Sqrt(hs);
         fixed (float* pq = qkv, py = y)
         {
-            float* q0 = pq, y0 = py; // fixed locals cannot be captured; the pin lasts until Parallel.For returns
+            float* q0 = pq, y0 = py; // fixed locals cannot be captured; the pin lasts until DecodeThreads.For returns
             for (int t = 0; t < n; t++)
                 for (int hd = 0; hd < heads; hd++)
                 {
@@ -129,7 +129,7 @@ public sealed unsafe class Decoder : IDisposable
             }
             long work = heads * where.Sum(w => w.Position + 1L);
             if (work < 512) for (int th = 0; th < n * heads; th++) Head(th);
-            else Parallel.For(0, n * heads, Head);
+            else DecodeThreads.For(n * heads, Head);
         }
     }
 
