@@ -278,8 +278,12 @@ public class GenerationTests
     [Fact]
     public void Filters_follow_their_definitions_on_hand_made_logits()
     {
-        var logits = tensor(new float[] { 1f, 3f, 2f, 0.5f, -1f, 9f }).view(1, 6);
-        float[] F(SamplingOptions o, Tensor? ctx = null, int usable = 5) => Sampler.Filter(logits, ctx, o, usable).data<float>().ToArray();
+        float[] F(SamplingOptions o, int[]? ctx = null, int usable = 5)
+        {
+            var logits = new float[] { 1f, 3f, 2f, 0.5f, -1f, 9f };
+            Sampler.Filter(logits, ctx, o, usable);
+            return logits;
+        }
         var ninf = float.NegativeInfinity;
         // the padded id 5 is never drawn; top-k keeps the 2 largest
         Assert.Equal(new[] { ninf, 3f, 2f, ninf, ninf, ninf }, F(new SamplingOptions { Temperature = 1, TopK = 2 }));
@@ -289,20 +293,24 @@ public class GenerationTests
         Assert.Equal(new[] { ninf, 3f, 2f, ninf, ninf, ninf }, F(new SamplingOptions { Temperature = 1, TopK = 0, TopP = 0.8 }));
         Assert.Equal(new[] { ninf, 3f, ninf, ninf, ninf, ninf }, F(new SamplingOptions { Temperature = 1, TopK = 0, TopP = 0.5 }));
         // repetition penalty: seen positive logits are divided, negative ones multiplied
-        var seen = tensor(new long[] { 1, 4 }).view(1, 2);
+        var seen = new[] { 1, 4, 1 }; // a repeated id is penalised once
         Assert.Equal(new[] { 1f, 1.5f, 2f, 0.5f, -2f, ninf }, F(new SamplingOptions { Temperature = 1, TopK = 0, RepetitionPenalty = 2 }, seen));
     }
 
     [Fact]
     public void Top_k_sampling_draws_from_the_k_best_with_softmax_odds()
     {
-        var row = tensor(new float[] { 1f, 3f, 2f, 0.5f, -1f, 9f });
-        var logits = row.unsqueeze(0).repeat(4000, 1);
-        using var sampler = new Sampler(new SamplingOptions { Temperature = 1, TopK = 2 }, usableVocab: 5);
-        var ids = sampler.Next(logits, null).data<long>().ToArray();
-        Assert.All(ids, id => Assert.Contains(id, new long[] { 1, 2 })); // never the padded id 5, never outside top-2
+        var sampler = new Sampler(new SamplingOptions { Temperature = 1, TopK = 2 }, usableVocab: 5);
+        var ids = Enumerable.Range(0, 4000).Select(_ => sampler.Next(new float[] { 1f, 3f, 2f, 0.5f, -1f, 9f }, null)).ToArray();
+        Assert.All(ids, id => Assert.Contains(id, new[] { 1, 2 })); // never the padded id 5, never outside top-2
         double share = ids.Count(id => id == 1) / 4000.0;
         Assert.InRange(share, 0.70, 0.76); // e³ / (e³ + e²) ≈ 0.731
+        // without top-k the draw is over the whole row: id 1 has softmax odds ≈ 0.637 among ids 0–4
+        var whole = new Sampler(new SamplingOptions { Temperature = 1, TopK = 0 }, usableVocab: 5);
+        var all = Enumerable.Range(0, 4000).Select(_ => whole.Next(new float[] { 1f, 3f, 2f, 0.5f, -1f, 9f }, null)).ToArray();
+        Assert.DoesNotContain(5, all);
+        Assert.InRange(all.Count(id => id == 1) / 4000.0, 0.60, 0.67);
+        Assert.Contains(4, all); // e⁻¹ / Σ ≈ 0.012: about 50 of 4000
     }
 
     [Theory]
@@ -420,9 +428,9 @@ public class GenerationTests
 
     private static bool IsMasked(Utf8Constraint utf8, int state, int token, int tokensLeft = 100)
     {
-        using var logits = zeros(1, 50304);
-        utf8.Mask(logits, [state], [tokensLeft]);
-        return float.IsNegativeInfinity(logits[0, token].item<float>());
+        var logits = new float[50304];
+        utf8.Mask(logits, state, tokensLeft);
+        return float.IsNegativeInfinity(logits[token]);
     }
 
     private static int ByteToken(byte b)

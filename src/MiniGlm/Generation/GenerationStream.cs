@@ -1,6 +1,5 @@
 using MiniGlm.Decoding;
 using MiniGlm.Tokenization;
-using static TorchSharp.torch;
 
 namespace MiniGlm.Generation;
 
@@ -13,7 +12,6 @@ public sealed class GenerationStream : IDisposable
     private readonly List<int> tokens;
     private readonly SamplingOptions options;
     private readonly Sampler sampler;
-    private readonly bool ownsSampler;
     private readonly TextTokenizer tokenizer;
     private readonly StreamingDecoder text;
     private readonly KvCache? cache;
@@ -29,7 +27,6 @@ public sealed class GenerationStream : IDisposable
         text = new StreamingDecoder(tokenizer);
         tokens = prompt.ToList();
         windowStart = Math.Max(0, prompt.Count - block);
-        ownsSampler = sharedSampler is null;
         sampler = sharedSampler ?? new Sampler(options, tokenizer.VocabSize);
         Row = cache?.Add() ?? -1;
     }
@@ -59,18 +56,13 @@ public sealed class GenerationStream : IDisposable
     /// What the cache row lacks: the prompt first, then one token a step (or the whole window after a slide).
     internal IReadOnlyList<int> Pending => tokens.Skip(windowStart + cache!.Length(Row)).ToArray();
 
-    /// Where the text stands between characters (<see cref="Utf8Constraint"/>) and how many tokens may follow:
-    /// what the mask of this stream's logits needs.
-    internal int CharacterState => characterState;
-    internal int TokensLeft => options.MaxNewTokens - Steps;
-
-    /// Draws the next token from this stream's (1, vocab) logits (already masked so no character breaks) and
-    /// returns it with the text it completed. After the stream finished, tokens are still appended (a batch of
-    /// samples steps together) but yield no text.
-    internal (int Token, string Text) Accept(Tensor logits, Utf8Constraint utf8)
+    /// Draws the next token from this stream's row of logits (changed in place), with every token that would
+    /// break a character masked out, and returns it with the text it completed. After the stream finished,
+    /// tokens are still appended (a batch of samples steps together) but yield no text.
+    internal (int Token, string Text) Accept(Span<float> logits, Utf8Constraint utf8)
     {
-        var context = options.RepetitionPenalty != 1.0 ? tensor(Window.Select(v => (long)v).ToArray()).view(1, -1) : null;
-        int next = (int)sampler.Next(logits, context).item<long>();
+        utf8.Mask(logits, characterState, options.MaxNewTokens - Steps);
+        int next = sampler.Next(logits, options.RepetitionPenalty != 1.0 ? Window : null);
         tokens.Add(next);
         characterState = utf8.Advance(characterState, next);
         Steps++;
@@ -85,10 +77,9 @@ public sealed class GenerationStream : IDisposable
     /// The bytes still waiting for their character, e.g. when the stream is cancelled.
     public string Flush() => text.Flush();
 
-    /// Frees the cache row (and the sampler, unless shared).
+    /// Frees the cache row.
     public void Dispose()
     {
         if (cache is not null) cache.Remove(Row);
-        if (ownsSampler) sampler.Dispose();
     }
 }

@@ -38,7 +38,7 @@ public sealed class Generator(GptModel model, TextTokenizer tokenizer, Inference
         if (numSamples < 1) throw new MiniGlmException($"num_samples must be at least 1, got {numSamples}");
         var cache = useCache ? new KvCache(model.Config) : null;
         // The samples of one prompt share one sampler: one seed, different draws.
-        using var sampler = new Sampler(options, tokenizer.VocabSize);
+        var sampler = new Sampler(options, tokenizer.VocabSize);
         var streams = Enumerable.Range(0, numSamples).Select(_ => Start(prompt, options, cache, sampler)).ToArray();
         try
         {
@@ -72,7 +72,6 @@ public sealed class Generator(GptModel model, TextTokenizer tokenizer, Inference
     public (int[] Tokens, string[] Text) Step(KvCache? cache, IReadOnlyList<GenerationStream> streams)
     {
         foreach (var s in streams) s.Slide();
-        Utf8Tables();
         using (no_grad())
         using (NewDisposeScope())
         {
@@ -91,6 +90,7 @@ public sealed class Generator(GptModel model, TextTokenizer tokenizer, Inference
         if (single.Length > 0)
         {
             var logits = decoder.Step(cache, single.Select(i => streams[i].Row).ToArray(), single.Select(i => pending[i]).ToArray());
+            if (single.Length == streams.Count) return logits; // the usual step: no copy
             for (int j = 0; j < single.Length; j++) rows[single[j]] = logits.narrow(0, j, 1);
         }
         for (int i = 0; i < streams.Count; i++)
@@ -101,7 +101,6 @@ public sealed class Generator(GptModel model, TextTokenizer tokenizer, Inference
     /// The first step of several samples of one prompt: the prompt is prefilled once and copied to every row.
     private (int[] Tokens, string[] Text) FannedOutPrompt(KvCache cache, GenerationStream[] streams)
     {
-        Utf8Tables();
         using (no_grad())
         using (NewDisposeScope())
         {
@@ -111,16 +110,19 @@ public sealed class Generator(GptModel model, TextTokenizer tokenizer, Inference
         }
     }
 
-    /// Built once, outside any dispose scope (its table tensor lives as long as the generator).
-    private void Utf8Tables() => utf8 ??= Utf8Constraint.For(tokenizer, model.Config.VocabSize);
+    private Utf8Constraint Utf8 => utf8 ??= Utf8Constraint.For(tokenizer, model.Config.VocabSize);
 
-    private (int[] Tokens, string[] Text) Accept(Tensor logits, IReadOnlyList<GenerationStream> streams)
+    /// Each stream draws from its row of the (streams, vocab) logits.
+    private unsafe (int[] Tokens, string[] Text) Accept(Tensor logits, IReadOnlyList<GenerationStream> streams)
     {
-        utf8!.Mask(logits, streams.Select(s => s.CharacterState).ToArray(), streams.Select(s => s.TokensLeft).ToArray());
+        var rows = logits.to(ScalarType.Float32).contiguous();
+        int vocab = (int)rows.shape[1];
         var tokens = new int[streams.Count];
         var text = new string[streams.Count];
+        using var storage = rows.storage<float>();
+        float* first = (float*)storage.data_ptr() + rows.storage_offset();
         for (int i = 0; i < streams.Count; i++)
-            (tokens[i], text[i]) = streams[i].Accept(logits.narrow(0, i, 1), utf8);
+            (tokens[i], text[i]) = streams[i].Accept(new Span<float>(first + (long)i * vocab, vocab), Utf8);
         return (tokens, text);
     }
 

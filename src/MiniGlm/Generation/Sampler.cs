@@ -1,76 +1,127 @@
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace MiniGlm.Generation;
 
 /// Turns next-token logits into token ids: repetition penalty, temperature, top-k, top-p, then a draw from a
 /// seeded generator (or argmax when greedy). Ids the tokenizer cannot produce (vocab padding) are never chosen.
-public sealed class Sampler : IDisposable
+/// Plain C# over one row of logits: the dozen libtorch ops it used to take cost about 0.4 ms per row and token,
+/// a sixth of an int8 decode step, and four rows of a batch paid it four times.
+public sealed class Sampler
 {
     private readonly SamplingOptions options;
     private readonly int usableVocab;
-    private readonly torch.Generator rng;
+    private readonly Random rng;
 
     public Sampler(SamplingOptions options, int usableVocab)
     {
         this.options = options.Validated();
         this.usableVocab = usableVocab;
-        rng = new torch.Generator((ulong)options.Seed);
+        rng = new Random(options.Seed);
     }
 
-    /// <param name="logits">(B, V) logits of the last position.</param>
-    /// <param name="context">(B, S) ids seen so far, for the repetition penalty (may be null when it is off).</param>
-    /// <returns>(B, 1) chosen ids.</returns>
-    public Tensor Next(Tensor logits, Tensor? context)
+    /// The id drawn from one row of logits (changed in place); <paramref name="context"/>: the ids seen so far,
+    /// for the repetition penalty (may be null when it is off).
+    public int Next(Span<float> logits, IEnumerable<int>? context)
     {
-        using var scope = NewDisposeScope();
         int k = options.TopK;
-        if (options.Greedy || k == 0 || k >= logits.shape[^1])
+        if (options.Greedy || k == 0 || k >= logits.Length)
         {
-            var l = Filter(logits, context, options, usableVocab);
-            var next = options.Greedy ? l.argmax(-1, keepdim: true) : multinomial(nn.functional.softmax(l, -1), 1, false, rng);
-            return next.MoveToOuterDisposeScope();
+            Filter(logits, context, options, usableVocab);
+            return options.Greedy ? ArgMax(logits) : Draw(logits);
         }
-        // Only the k best tokens can be drawn, so temperature, top-p, softmax and the draw run over those k
-        // instead of the whole vocabulary (the same distribution; ~2.5 ms less per token at k = 200).
-        var penalised = Filter(logits, context, options with { Temperature = 1, TopK = 0, TopP = 1 }, usableVocab);
-        var (values, ids) = penalised.topk(k, -1);
-        var candidates = Filter(values, null, options with { TopK = 0 }, k);
-        var pick = multinomial(nn.functional.softmax(candidates, -1), 1, false, rng);
-        return ids.gather(1, pick).MoveToOuterDisposeScope();
+        // Only the k best tokens can be drawn, so temperature, top-p and the draw run over those k instead of
+        // the whole vocabulary (the same distribution).
+        Filter(logits, context, options with { Temperature = 1, TopK = 0, TopP = 1 }, usableVocab);
+        var (values, ids) = Best(logits, k);
+        Filter(values, null, options with { TopK = 0 }, values.Length);
+        return ids[Draw(values)];
     }
 
-    /// The filtered, temperature-scaled logits (−∞ where a token may not be drawn). Public for tests.
-    public static Tensor Filter(Tensor logits, Tensor? context, SamplingOptions o, int usableVocab)
+    /// Filters logits in place: −∞ where a token may not be drawn, the rest divided by the temperature (greedy:
+    /// only the padding and the penalty apply). Public for tests.
+    public static void Filter(Span<float> logits, IEnumerable<int>? context, SamplingOptions o, int usableVocab)
     {
-        using var scope = NewDisposeScope();
-        var l = logits.to(float32).clone();
-        long vocab = l.shape[^1];
-        if (usableVocab < vocab) l[TensorIndex.Ellipsis, TensorIndex.Slice(usableVocab)] = float.NegativeInfinity;
+        if (usableVocab < logits.Length) logits[usableVocab..].Fill(float.NegativeInfinity);
         if (o.RepetitionPenalty != 1.0 && context is not null)
         {
-            var seen = l.gather(1, context);
-            var penalised = where(seen > 0, seen / o.RepetitionPenalty, seen * o.RepetitionPenalty);
-            l = l.scatter(1, context, penalised);
+            float penalty = (float)o.RepetitionPenalty;
+            foreach (int id in context.Distinct())
+                if ((uint)id < (uint)logits.Length)
+                    logits[id] = logits[id] > 0 ? logits[id] / penalty : logits[id] * penalty;
         }
-        if (o.Greedy) return l.MoveToOuterDisposeScope();
-        l = l / o.Temperature;
-        if (o.TopK > 0 && o.TopK < vocab)
+        if (o.Greedy) return;
+        float temperature = (float)o.Temperature;
+        for (int i = 0; i < logits.Length; i++) logits[i] /= temperature;
+        if (o.TopK > 0 && o.TopK < logits.Length)
         {
-            var kth = l.topk(o.TopK, -1).values[TensorIndex.Ellipsis, TensorIndex.Slice(-1)];
-            l = l.masked_fill(l < kth, float.NegativeInfinity);
+            var best = Best(logits, o.TopK).Values;
+            if (best.Length == o.TopK) // else fewer are finite: nothing more to drop
+                for (int i = 0; i < logits.Length; i++)
+                    if (logits[i] < best[^1]) logits[i] = float.NegativeInfinity;
         }
         if (o.TopP < 1.0)
         {
-            var (sorted, order) = l.sort(-1, descending: true);
-            var probs = nn.functional.softmax(sorted, -1);
+            var order = Enumerable.Range(0, logits.Length).ToArray();
+            var sorted = logits.ToArray();
+            Array.Sort(sorted, order, Comparer<float>.Create((a, b) => b.CompareTo(a)));
+            var probs = Softmax(sorted);
             // Drop a token when the tokens before it already hold top_p of the mass (the first always stays).
-            var drop = (probs.cumsum(-1) - probs) > o.TopP;
-            var dropInPlace = zeros_like(drop).scatter(-1, order, drop);
-            l = l.masked_fill(dropInPlace, float.NegativeInfinity);
+            double before = 0;
+            for (int i = 0; i < order.Length; i++)
+            {
+                if (before > o.TopP) logits[order[i]] = float.NegativeInfinity;
+                before += probs[i];
+            }
         }
-        return l.MoveToOuterDisposeScope();
     }
 
-    public void Dispose() => rng.Dispose();
+    /// The k largest logits (fewer if fewer are finite), largest first, and their ids.
+    private static (float[] Values, int[] Ids) Best(ReadOnlySpan<float> logits, int k)
+    {
+        var heap = new PriorityQueue<int, float>(k + 1); // the smallest of the best on top
+        for (int i = 0; i < logits.Length; i++)
+        {
+            float v = logits[i];
+            if (float.IsNegativeInfinity(v)) continue;
+            if (heap.Count < k) heap.Enqueue(i, v);
+            else if (heap.TryPeek(out _, out float least) && v > least) heap.EnqueueDequeue(i, v);
+        }
+        var ids = new int[heap.Count];
+        var values = new float[heap.Count];
+        for (int j = ids.Length - 1; heap.TryDequeue(out int id, out float v); j--) (ids[j], values[j]) = (id, v);
+        return (values, ids);
+    }
+
+    private static double[] Softmax(ReadOnlySpan<float> logits)
+    {
+        float max = float.NegativeInfinity;
+        foreach (float v in logits) max = Math.Max(max, v);
+        var p = new double[logits.Length];
+        double total = 0;
+        for (int i = 0; i < p.Length; i++) total += p[i] = float.IsNegativeInfinity(logits[i]) ? 0 : Math.Exp(logits[i] - max);
+        for (int i = 0; i < p.Length; i++) p[i] /= total;
+        return p;
+    }
+
+    /// A draw with softmax odds.
+    private int Draw(ReadOnlySpan<float> logits)
+    {
+        var p = Softmax(logits);
+        double u = rng.NextDouble();
+        int last = 0;
+        for (int i = 0; i < p.Length; i++)
+        {
+            if (p[i] == 0) continue;
+            last = i;
+            if ((u -= p[i]) < 0) return i;
+        }
+        return last; // rounding left u a hair above zero
+    }
+
+    /// The first id of the largest logit (as torch.argmax).
+    private static int ArgMax(ReadOnlySpan<float> logits)
+    {
+        int best = 0;
+        for (int i = 1; i < logits.Length; i++)
+            if (logits[i] > logits[best]) best = i;
+        return best;
+    }
 }

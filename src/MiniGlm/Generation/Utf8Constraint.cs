@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using MiniGlm.Tokenization;
-using static TorchSharp.torch;
 
 namespace MiniGlm.Generation;
 
@@ -22,7 +21,8 @@ public sealed class Utf8Constraint
     private static readonly ConcurrentDictionary<(TokenizerSpec, int), Utf8Constraint> Built = new();
     private readonly int[][] next; // next[state][token]: the state after the token's bytes, or Reject
     // Row state·(MaxNeed+1) + n: the tokens that break the stream in that state or leave more than n bytes to come.
-    private readonly Tensor excluded;
+    private readonly bool[] excluded;
+    private readonly int vocab;
 
     /// One table per tokenizer and vocabulary, built once (a few ms) and kept for the process.
     public static Utf8Constraint For(TextTokenizer tokenizer, int modelVocab) =>
@@ -30,8 +30,9 @@ public sealed class Utf8Constraint
 
     private Utf8Constraint(TextTokenizer tokenizer, int vocab)
     {
+        this.vocab = vocab;
         next = new int[States][];
-        var rows = new bool[States * (MaxNeed + 1) * vocab];
+        var rows = excluded = new bool[States * (MaxNeed + 1) * vocab];
         for (int s = 0; s < States; s++)
         {
             next[s] = new int[vocab];
@@ -42,17 +43,16 @@ public sealed class Utf8Constraint
                     rows[((long)s * (MaxNeed + 1) + n) * vocab + id] = end == Reject || Need[end] > n;
             }
         }
-        using var scope = NewDisposeScope();
-        excluded = tensor(rows).view(States * (MaxNeed + 1), vocab).MoveToOuterDisposeScope();
     }
 
-    /// Masks (B, vocab) logits in place with −∞ where a token would break sample b's stream in state states[b],
-    /// or open a character that the tokensLeft[b] − 1 tokens after this one could not finish.
-    public void Mask(Tensor logits, int[] states, int[] tokensLeft)
+    /// Masks one row of logits in place with −∞ where a token would break a stream in <paramref name="state"/>,
+    /// or open a character that the tokensLeft − 1 tokens after this one could not finish.
+    public void Mask(Span<float> logits, int state, int tokensLeft)
     {
-        using var scope = NewDisposeScope();
-        var rows = tensor(states.Select((s, b) => (long)(s * (MaxNeed + 1) + Math.Min(tokensLeft[b] - 1, MaxNeed))).ToArray());
-        logits.masked_fill_(excluded.index_select(0, rows), float.NegativeInfinity);
+        if (logits.Length != vocab) throw new ArgumentException($"logits of {logits.Length} ids for a table of {vocab}");
+        var row = excluded.AsSpan((state * (MaxNeed + 1) + Math.Clamp(tokensLeft - 1, 0, MaxNeed)) * vocab, vocab);
+        for (int id = 0; id < row.Length; id++)
+            if (row[id]) logits[id] = float.NegativeInfinity;
     }
 
     /// The state after a sample's token (a token the mask excluded, never drawn, would restart the stream).
