@@ -32,12 +32,31 @@ public static class BenchCommand
           --compare llama.cpp: also exports the model to GGUF f32, f16 and q8_0 and times llama.cpp (LLamaSharp 0.30)
           on them in the same run, batch 1, printed beside our fp32, bf16 and int8 with the CPU's flags.
           Results are printed and written as JSON to --out (default reports/bench-generate.json).
+        usage: ./miniglm bench llama.cpp MODEL.gguf [--prompt_tokens 100] [--new_tokens 512] [--threads N] [--runs 3] [--out FILE]
+          Times llama.cpp (LLamaSharp 0.30) alone on a GGUF file, as bench generate times us (batch 1, the window
+          slides at the model's block_size); written to --out (default reports/bench-llama-cpp.json).
         """;
 
     public static int Run(CommandLine cl)
     {
-        if (cl.Has("help") || cl.Positionals.FirstOrDefault() is not ("generate" or "train")) { Console.WriteLine(Usage); return cl.Has("help") ? 0 : 2; }
-        return cl.Positionals[0] == "train" ? Train(cl) : Generate(cl);
+        if (cl.Has("help") || cl.Positionals.FirstOrDefault() is not ("generate" or "train" or "llama.cpp")) { Console.WriteLine(Usage); return cl.Has("help") ? 0 : 2; }
+        return cl.Positionals[0] switch { "train" => Train(cl), "generate" => Generate(cl), _ => LlamaCpp(cl) };
+    }
+
+    private static int LlamaCpp(CommandLine cl)
+    {
+        var gguf = cl.Positionals.Skip(1).FirstOrDefault() ?? throw new MiniGlmException("bench llama.cpp: name a GGUF file (./miniglm bench llama.cpp MODEL.gguf)");
+        if (!File.Exists(gguf)) throw new MiniGlmException($"{gguf}: no such file");
+        int promptTokens = cl.Int("prompt_tokens", 100, min: 1), newTokens = cl.Int("new_tokens", 512, min: 1);
+        int threads = cl.Int("threads", Environment.ProcessorCount, min: 1), runs = cl.Int("runs", 3, min: 1);
+        var outPath = cl.Get("out") ?? Path.Combine("reports", "bench-llama-cpp.json");
+        cl.RejectUnknown("bench");
+        TorchRuntime.DefaultThreadWait();
+        var r = LlamaCppBenchmark.Time(gguf, promptTokens, newTokens, runs, threads);
+        Console.WriteLine($"llama.cpp {Path.GetFileName(gguf)}: first token {r.FirstTokenMs:F0} ms, {r.PerTokenMs:F2} ms/token, {r.NewTokens} tokens in {r.TotalSeconds:F2} s " +
+                          $"(median of {runs}, {threads} threads; CPU: {CpuFlags.Describe()})");
+        AtomicFile.WriteAllText(outPath, JsonSerializer.Serialize(r, new JsonSerializerOptions { WriteIndented = true }));
+        return 0;
     }
 
     private static int Train(CommandLine cl)

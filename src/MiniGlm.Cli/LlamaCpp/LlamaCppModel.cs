@@ -15,11 +15,14 @@ public sealed class LlamaCppModel : IDisposable
     private readonly LLamaBatch batch = new();
     private int position;
 
-    public LlamaCppModel(string path, int contextSize, int threads = 2)
+    /// <param name="contextSize">Positions the context holds; null: the model's block_size.</param>
+    public LlamaCppModel(string path, int? contextSize, int threads = 2)
     {
-        var p = new ModelParams(path) { ContextSize = (uint)contextSize, GpuLayerCount = 0, Threads = threads, BatchSize = (uint)contextSize };
-        ContextSize = contextSize;
-        weights = LLamaWeights.LoadFromFile(p);
+        var p = new ModelParams(path) { GpuLayerCount = 0, Threads = threads };
+        try { weights = LLamaWeights.LoadFromFile(p); }
+        catch (LLama.Exceptions.LoadWeightsFailedException) { throw new MiniGlmException($"{path}: llama.cpp could not load it as a GGUF model"); }
+        ContextSize = contextSize ?? weights.ContextSize;
+        (p.ContextSize, p.BatchSize) = ((uint)ContextSize, (uint)ContextSize);
         context = weights.CreateContext(p);
     }
 
