@@ -17,7 +17,7 @@ public static class Program
         ("sample", "generate text from a checkpoint (sample.py)", SampleCommand.Run),
         ("chat", "chat with a checkpoint in the terminal", ChatCommand.Run),
         ("serve", "serve checkpoints: chat page, arena and an OpenAI-compatible API", ServeCommand.Run),
-        ("bench", "benchmarks: bench train|generate|llama.cpp", BenchCommand.Run),
+        ("bench", "benchmarks: bench train|generate|serve|llama.cpp", BenchCommand.Run),
         ("eval", "evaluate checkpoints side by side: val loss, QA metrics, report.md/html", EvalCommand.Run),
         ("export", "write a checkpoint for another tool: GGUF (llama.cpp, Ollama), nanoGPT ckpt.pt, Hugging Face GPT-2", ExportCommand.Run),
         ("import", "read a nanoGPT ckpt.pt or Hugging Face GPT-2 into a checkpoint here", ImportCommand.Run),

@@ -23,7 +23,8 @@ public static class SamplingArgs
                                   exact trained numbers) or bfloat16 ({Name(dtype)})
         """);
 
-    private static string Name(InferenceDtype d) => d switch
+    /// The dtype's name on the command line.
+    public static string Name(InferenceDtype d) => d switch
     {
         InferenceDtype.Float32 => "float32", InferenceDtype.BFloat16 => "bfloat16", _ => "int8",
     };

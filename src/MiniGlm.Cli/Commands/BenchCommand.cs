@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using MiniGlm.Checkpoints;
 using MiniGlm.Cli.LlamaCpp;
+using MiniGlm.Cli.ServeBench;
 using MiniGlm.Decoding;
 using MiniGlm.Generation;
 using MiniGlm.IO;
@@ -32,6 +33,12 @@ public static class BenchCommand
           --compare llama.cpp: also exports the model to GGUF f32, f16 and q8_0 and times llama.cpp (LLamaSharp 0.30)
           on them in the same run, batch 1, printed beside our fp32, bf16 and int8 with the CPU's flags.
           Results are printed and written as JSON to --out (default reports/bench-generate.json).
+        usage: ./miniglm bench serve (--url http://127.0.0.1:8000 | --ckpt DIR [--dtype int8]) [--model NAME] [--clients 1,4,16] [--requests 4] [--max_tokens 128] [--temperature 0.8] [--out FILE]
+          Load test of serve over loopback: for each client count, that many clients at once each stream --requests
+          chat completions one after another; prints aggregate completion tokens/s, time to first token and latency
+          p50/p99, the slowest request's tokens/s and errors as a Markdown table, written to --out (default
+          reports/bench-serve.json). --url: a server already running (model: the first it lists, unless --model);
+          --ckpt: `serve --ckpt DIR` started in a process of its own on a free loopback port, stopped at the end.
         usage: ./miniglm bench llama.cpp MODEL.gguf [--prompt_tokens 100] [--new_tokens 512] [--threads N] [--runs 3] [--out FILE]
           Times llama.cpp (LLamaSharp 0.30) alone on a GGUF file, as bench generate times us (batch 1, the window
           slides at the model's block_size); written to --out (default reports/bench-llama-cpp.json).
@@ -39,8 +46,31 @@ public static class BenchCommand
 
     public static int Run(CommandLine cl)
     {
-        if (cl.Has("help") || cl.Positionals.FirstOrDefault() is not ("generate" or "train" or "llama.cpp")) { Console.WriteLine(Usage); return cl.Has("help") ? 0 : 2; }
-        return cl.Positionals[0] switch { "train" => Train(cl), "generate" => Generate(cl), _ => LlamaCpp(cl) };
+        if (cl.Has("help") || cl.Positionals.FirstOrDefault() is not ("generate" or "train" or "llama.cpp" or "serve")) { Console.WriteLine(Usage); return cl.Has("help") ? 0 : 2; }
+        return cl.Positionals[0] switch { "train" => Train(cl), "generate" => Generate(cl), "serve" => Serve(cl), _ => LlamaCpp(cl) };
+    }
+
+    private static int Serve(CommandLine cl)
+    {
+        var (url, ckpt) = (cl.Get("url"), cl.Get("ckpt"));
+        if ((url is null) == (ckpt is null))
+            throw new MiniGlmException(url is null ? "bench serve: name the server: --url http://HOST:PORT (one already running) or --ckpt DIR (a checkpoint to serve)"
+                                                   : "bench serve: --url and --ckpt exclude each other (a server already running, or a checkpoint to serve)");
+        if (url is not null && (!Uri.TryCreate(url.TrimEnd('/') + "/", UriKind.Absolute, out var parsed) || parsed.Scheme is not ("http" or "https")))
+            throw new MiniGlmException($"--url expects an http:// address such as http://127.0.0.1:8000, got {url}");
+        if (ckpt is not null && !Directory.Exists(ckpt)) throw new MiniGlmException($"--ckpt {ckpt}: no such directory");
+        if (url is not null && cl.Has("dtype")) throw new MiniGlmException("--dtype goes with --ckpt (a server at --url decodes as it was started)");
+        List<string> clients = cl.Has("clients") ? cl.Values("clients").SelectMany(v => v.Split(',')).ToList() : ["1", "4", "16"];
+        if (clients.Count == 0 || clients.Any(c => !int.TryParse(c, out var n) || n < 1))
+            throw new MiniGlmException($"--clients expects positive integers separated by commas (e.g. 1,4,16), got '{string.Join(" ", cl.Values("clients"))}'");
+        var temperature = cl.Double("temperature", 0.8);
+        if (temperature < 0) throw new MiniGlmException($"--temperature expects a number ≥ 0, got {temperature}");
+        var options = new ServeBenchmark.Options(url is null ? null : new Uri(url.TrimEnd('/') + "/"), ckpt, SamplingArgs.Name(SamplingArgs.Dtype(cl)),
+            cl.Get("model"), clients.Select(int.Parse).ToList(), cl.Int("requests", 4, min: 1), cl.Int("max_tokens", 128, min: 1), temperature,
+            cl.Get("out") ?? Path.Combine("reports", "bench-serve.json"));
+        cl.RejectUnknown("bench");
+        ServeBenchmark.Run(options);
+        return 0;
     }
 
     private static int LlamaCpp(CommandLine cl)
@@ -97,7 +127,7 @@ public static class BenchCommand
     }
 
     /// The 1-minute load average (Linux), printed with speed figures taken on a machine others may be using.
-    private static string LoadAverage() =>
+    internal static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "unknown";
 
     private static int Generate(CommandLine cl)

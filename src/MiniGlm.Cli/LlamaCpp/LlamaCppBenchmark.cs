@@ -35,11 +35,8 @@ public sealed class LlamaCppBenchmark : IDisposable
     public GenerationBenchResult Run(GgufFileType type, int promptTokens, int newTokens, int runs, int threads)
     {
         var result = Path.Combine(work.FullName, $"result-{type}.json");
-        var cli = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, RedirectStandardError = true };
-        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet") cli.ArgumentList.Add(typeof(LlamaCppBenchmark).Assembly.Location);
-        foreach (var a in new[] { "bench", "llama.cpp", PathOf(type), "--prompt_tokens", $"{promptTokens}", "--new_tokens", $"{newTokens}",
-                                  "--runs", $"{runs}", "--threads", $"{threads}", "--out", result })
-            cli.ArgumentList.Add(a);
+        var cli = CliProcess.StartInfo(["bench", "llama.cpp", PathOf(type), "--prompt_tokens", $"{promptTokens}", "--new_tokens", $"{newTokens}",
+                                        "--runs", $"{runs}", "--threads", $"{threads}", "--out", result]);
         using var process = Process.Start(cli)!;
         var stderr = process.StandardError.ReadToEndAsync();
         process.StandardOutput.ReadToEnd();
