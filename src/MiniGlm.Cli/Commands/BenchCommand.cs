@@ -56,7 +56,8 @@ public static class BenchCommand
         if ((url is null) == (ckpt is null))
             throw new MiniGlmException(url is null ? "bench serve: name the server: --url http://HOST:PORT (one already running) or --ckpt DIR (a checkpoint to serve)"
                                                    : "bench serve: --url and --ckpt exclude each other (a server already running, or a checkpoint to serve)");
-        if (url is not null && (!Uri.TryCreate(url.TrimEnd('/') + "/", UriKind.Absolute, out var parsed) || parsed.Scheme is not ("http" or "https")))
+        Uri? server = null;
+        if (url is not null && (!Uri.TryCreate(url.TrimEnd('/') + "/", UriKind.Absolute, out server) || server.Scheme is not ("http" or "https")))
             throw new MiniGlmException($"--url expects an http:// address such as http://127.0.0.1:8000, got {url}");
         if (ckpt is not null && !Directory.Exists(ckpt)) throw new MiniGlmException($"--ckpt {ckpt}: no such directory");
         if (url is not null && cl.Has("dtype")) throw new MiniGlmException("--dtype goes with --ckpt (a server at --url decodes as it was started)");
@@ -65,7 +66,7 @@ public static class BenchCommand
             throw new MiniGlmException($"--clients expects positive integers separated by commas (e.g. 1,4,16), got '{string.Join(" ", cl.Values("clients"))}'");
         var temperature = cl.Double("temperature", 0.8);
         if (temperature < 0) throw new MiniGlmException($"--temperature expects a number ≥ 0, got {temperature}");
-        var options = new ServeBenchmark.Options(url is null ? null : new Uri(url.TrimEnd('/') + "/"), ckpt, SamplingArgs.Name(SamplingArgs.Dtype(cl)),
+        var options = new ServeBenchmark.Options(server, ckpt, SamplingArgs.Name(SamplingArgs.Dtype(cl)),
             cl.Get("model"), clients.Select(int.Parse).ToList(), cl.Int("requests", 4, min: 1), cl.Int("max_tokens", 128, min: 1), temperature,
             cl.Get("out") ?? Path.Combine("reports", "bench-serve.json"));
         cl.RejectUnknown("bench");
