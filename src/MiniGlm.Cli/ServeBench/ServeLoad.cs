@@ -71,7 +71,9 @@ public sealed class ServeLoad : IDisposable
         });
         var clock = Stopwatch.StartNew();
         using var content = new StringContent(body, Encoding.UTF8, "application/json");
-        using var response = await http.PostAsync("v1/chat/completions", content, cancel.Token);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = content };
+        // Headers only: PostAsync would buffer the whole stream, and the first token would seem to come last.
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancel.Token);
         if (response.StatusCode != HttpStatusCode.OK)
             throw new HttpRequestException($"HTTP {(int)response.StatusCode}: {Shorten(await response.Content.ReadAsStringAsync(cancel.Token))}");
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancel.Token));

@@ -185,7 +185,7 @@ internal abstract unsafe class WeightMatrix : IDisposable
     /// prefetcher alone fell behind (the 50k-row head ran at 11–16 GB/s instead of 30 with one row of x; measured
     /// with this: 25–31 GB/s, fp32 head 7.9 → 3.3 ms for four rows).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Prefetch(byte* p)
+    protected static void Prefetch(void* p)
     {
         if (Sse.IsSupported) Sse.Prefetch1(p);
     }
