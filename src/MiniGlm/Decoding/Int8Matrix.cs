@@ -91,7 +91,7 @@ internal sealed unsafe class Int8Matrix : WeightMatrix
             Vector512<int> a0 = default, a1 = default;
             for (; c + 64 <= cols; c += 64)
             {
-                Prefetch(w + c + 1024);
+                Prefetch(w + c + 8 * cols); // eight rows on, as the fp32 kernel (one KB on: head for four rows 1.45 → 1.15 ms)
                 a0 += Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(w + c)), Vector512.Load(x + c));
                 a1 += Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(w + c + 32)), Vector512.Load(x + c + 32));
             }
@@ -122,7 +122,7 @@ internal sealed unsafe class Int8Matrix : WeightMatrix
             Vector512<int> a0 = default, a1 = default, a2 = default, a3 = default;
             for (; c + 32 <= cols; c += 32)
             {
-                Prefetch(w + c + 1024);
+                Prefetch(w + c + 8 * cols);
                 var v = Avx512BW.ConvertToVector512Int16(Vector256.Load(w + c));
                 a0 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Load(x + c));
                 a1 += Avx512BW.MultiplyAddAdjacent(v, Vector512.Load(x + cols + c));
