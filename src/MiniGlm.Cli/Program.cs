@@ -35,7 +35,7 @@ public static class Program
         if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
         {
             Console.WriteLine("usage: ./miniglm <command> [options]   (./miniglm <command> --help for its options)\n");
-            foreach (var c in Commands) Console.WriteLine($"  {c.Name,-10} {c.Summary}");
+            foreach (var c in Commands) Console.WriteLine($"  {c.Name,-12} {c.Summary}");
             return args.Length == 0 ? 2 : 0;
         }
         var command = Commands.FirstOrDefault(c => c.Name == args[0]);
