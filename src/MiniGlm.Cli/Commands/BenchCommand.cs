@@ -142,7 +142,6 @@ public static class BenchCommand
         var compare = cl.Get("compare");
         if (compare is not (null or "llama.cpp")) throw new MiniGlmException($"--compare: only llama.cpp can be compared, got '{compare}'");
         cl.RejectUnknown("bench");
-        TorchRuntime.PassiveThreadWait();
         torch.set_num_threads(threads);
 
         using var loaded = ckpt is not null ? LoadedModel.Load(ckpt) : null;

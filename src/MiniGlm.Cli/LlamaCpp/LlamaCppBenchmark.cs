@@ -12,7 +12,7 @@ namespace MiniGlm.Cli.LlamaCpp;
 /// of its logits (ours is sampled; either costs microseconds against a decode step).
 /// Each llama.cpp timing runs in a process of its own (`bench llama.cpp`), right after ours of the same bytes
 /// per weight: in ours, ggml's OpenMP calls bind to libtorch's OpenMP runtime, already set to wait passively,
-/// and llama.cpp waits at a barrier after every operation (measured: Q8_0 7.4 instead of 4.2 ms/token).
+/// and llama.cpp waits at a barrier after every operation (measured: Q8_0 7.4 instead of 3.6–4.2 ms/token).
 public sealed class LlamaCppBenchmark : IDisposable
 {
     /// Each of our decode dtypes beside the llama.cpp type of the same bytes per weight.

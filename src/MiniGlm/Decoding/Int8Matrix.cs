@@ -37,16 +37,11 @@ internal sealed unsafe class Int8Matrix : WeightMatrix
     /// 32 activations (vpmaddwd), where widening each weight to fp32 took two and the FMAs two more. Sums are
     /// exact, so every vector width gives the same result. 16383 keeps each int32 lane from overflowing up to
     /// <see cref="MaxIntegerCols"/> columns; wider rows take the fp32 kernel.
-    protected override void MultiplyRows(float* x, int n, float* y, int from, int to, int lanes)
+    protected override void Prepare(float* x, int n)
     {
-        if (Cols > MaxIntegerCols)
-        {
-            MultiplyRows<Format>(data, scale, Rows, Cols, x, n, y, from, to, lanes);
-            return;
-        }
-        var quantized = quantizedX ??= new short[0];
-        if (quantized.Length < n * Cols) quantized = quantizedX = GC.AllocateUninitializedArray<short>(n * Cols, pinned: true);
-        Span<float> steps = stackalloc float[n];
+        if (Cols > MaxIntegerCols) return;
+        if (quantized.Length < n * Cols) quantized = new short[n * Cols];
+        if (steps.Length < n) steps = new float[n];
         for (int b = 0; b < n; b++)
         {
             var row = new ReadOnlySpan<float>(x + (long)b * Cols, Cols);
@@ -54,6 +49,15 @@ internal sealed unsafe class Int8Matrix : WeightMatrix
             steps[b] = max / XLevels;
             float inverse = max > 0 ? XLevels / max : 0f;
             for (int c = 0; c < Cols; c++) quantized[b * Cols + c] = (short)MathF.Round(row[c] * inverse);
+        }
+    }
+
+    protected override void MultiplyRows(float* x, int n, float* y, int from, int to, int lanes)
+    {
+        if (Cols > MaxIntegerCols)
+        {
+            MultiplyRows<Format>(data, scale, Rows, Cols, x, n, y, from, to, lanes);
+            return;
         }
         fixed (short* xq = quantized)
             for (int r = from; r < to; r++)
@@ -74,7 +78,9 @@ internal sealed unsafe class Int8Matrix : WeightMatrix
 
     private const float XLevels = 16383f;
     public const int MaxIntegerCols = 8192; // AVX2: 8192/16 pairs per lane, × 2 × 127 × 16383 < 2³¹
-    [ThreadStatic] private static short[]? quantizedX;
+    // x rounded to int16 by Prepare, and each row's step: read by every part of the product.
+    private short[] quantized = [];
+    private float[] steps = [];
 
     // Each lane fits an int32; all of them together may not.
     private static long Total(Vector512<int> v) => Vector512.Sum(Vector512.WidenLower(v)) + Vector512.Sum(Vector512.WidenUpper(v));

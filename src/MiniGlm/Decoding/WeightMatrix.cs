@@ -66,6 +66,7 @@ internal abstract unsafe class WeightMatrix : IDisposable
             return;
         }
         if (lanes == 0) lanes = NativeLanes;
+        fixed (float* px = x) Prepare(px, n);
         int parts = Math.Clamp(Math.Min(get_num_threads(), DecodeThreads.Count), 1, Math.Max(1, Rows / 256));
         fixed (float* px = x, py = y)
         {
@@ -87,6 +88,10 @@ internal abstract unsafe class WeightMatrix : IDisposable
         var output = nn.functional.linear(input.to(weight.dtype), weight).to(ScalarType.Float32).contiguous();
         using (var storage = output.storage<float>()) new ReadOnlySpan<float>((float*)storage.data_ptr(), y.Length).CopyTo(y);
     }
+
+    /// Work on x that every part of the product shares, done once before the parts run (int8: rounding x to int16).
+    /// A matrix computes one product at a time: a decoder is used from one thread.
+    protected virtual void Prepare(float* x, int n) { }
 
     /// Output rows [from, to) of y = x · Wᵀ for the n rows of x.
     protected abstract void MultiplyRows(float* x, int n, float* y, int from, int to, int lanes);
