@@ -208,7 +208,7 @@ public sealed class PickleReader
 
     private ReadOnlySpan<byte> Take(ReadOnlySpan<byte> data, ref int pos, long n)
     {
-        if (n < 0 || pos + n > data.Length) throw Error("ends in the middle of a value (truncated?)");
+        if (n < 0 || n > data.Length - pos) throw Error("ends in the middle of a value (truncated?)");
         var span = data.Slice(pos, (int)n);
         pos += (int)n;
         return span;
@@ -238,7 +238,7 @@ public sealed class PickleReader
         if (s.Length > MaxDigits) throw Error($"has an integer of {s.Length} characters (more than {MaxDigits} are not read)");
         if (!BigInteger.TryParse(s, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var big))
             throw Error($"has an integer line '{Shown(s)}' that is not a number (malformed)");
-        return big >= long.MinValue && big <= long.MaxValue ? (long)big : big;
+        return big >= long.MinValue && big <= long.MaxValue ? (long)big : (object)big;
     }
 
     private long MemoKey(string s) =>
@@ -258,7 +258,7 @@ public sealed class PickleReader
     private static object Long(ReadOnlySpan<byte> twosComplement)
     {
         var big = new BigInteger(twosComplement, isUnsigned: false, isBigEndian: false);
-        return big >= long.MinValue && big <= long.MaxValue ? (long)big : big;
+        return big >= long.MinValue && big <= long.MaxValue ? (long)big : (object)big;
     }
 
     private static string Utf8(ReadOnlySpan<byte> b) => Encoding.UTF8.GetString(b);
