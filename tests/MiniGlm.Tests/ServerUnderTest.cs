@@ -19,12 +19,15 @@ public sealed class ServerUnderTest : IAsyncDisposable
     public string VotesPath => Options.VotesPath;
     public HttpClient Http { get; }
 
-    public ServerUnderTest(ServeOptions? options = null, bool twoModels = true, string? votesPath = null, IReadOnlyList<string>? checkpoints = null)
+    /// <param name="addModels">Adds models of the test's own making (e.g. one whose generation fails) after the checkpoints.</param>
+    public ServerUnderTest(ServeOptions? options = null, bool twoModels = true, string? votesPath = null, IReadOnlyList<string>? checkpoints = null,
+        Action<ModelPool>? addModels = null)
     {
         Options = (options ?? new ServeOptions()) with { Host = "127.0.0.1", Port = 0, VotesPath = votesPath ?? dir["votes.jsonl"] };
         var ckpts = checkpoints?.ToList() ?? [TinyCheckpoint.Create(dir["chat"], ChatTemplate.Seed)];
         if (checkpoints is null && twoModels) ckpts.Add(TinyCheckpoint.Create(dir["pretrain"]));
         Pool = ModelPool.Load(ckpts, Options.QueueCapacity);
+        addModels?.Invoke(Pool);
         Arena = new Arena(Pool, new VoteStore(Options.VotesPath));
         app = ServeApp.Build(Options, Pool, Arena);
         app.StartAsync().GetAwaiter().GetResult();
