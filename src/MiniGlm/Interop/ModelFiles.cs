@@ -69,7 +69,7 @@ public static class ModelFiles
     });
 
     /// Runs a write that is atomic itself, turning an I/O failure into a one-line error.
-    public static void Guard(string path, Action write)
+    private static void Guard(string path, Action write)
     {
         try { write(); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -129,8 +129,9 @@ public static class NanoGptCheckpoint
 
     /// nanoGPT's training config as ours. Keys we have too (same names) are carried one by one, each checked as our
     /// trainer would; the model's shape (vocab_size too) comes from model_args. init_from, ckpt_dir and device were
-    /// about nanoGPT's run and machine and are not carried. nanoGPT's dtype 'float16' (fp16 autocast on a GPU without bf16) is our
-    /// 'auto' (bfloat16 where the CPU has it, else float32). What cannot be carried is named in one note each.
+    /// about nanoGPT's run and machine and are not carried. nanoGPT's dtype 'float16' (fp16 autocast on a GPU
+    /// without bf16) is our 'auto' (bfloat16 where the CPU has it, else float32). What is not carried is named in a
+    /// note each.
     private static TrainConfig Train(Dictionary<object, object?>? config, GptConfig shape, List<string> notes)
     {
         var overrides = new List<KeyValuePair<string, string>>();

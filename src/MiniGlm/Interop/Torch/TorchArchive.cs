@@ -139,9 +139,11 @@ public sealed class TorchArchive : IDisposable
     private byte[] ReadEntry(ZipArchiveEntry entry)
     {
         long fileSize = new FileInfo(path).Length;
-        if (entry.Length > fileSize || entry.Length > Array.MaxLength)
+        if (entry.Length > fileSize)
             throw new MiniGlmException($"{path}: {entry.FullName} declares {entry.Length} bytes, more than the {fileSize}-byte file holds " +
                 "(corrupt, or compressed: torch.save stores its entries uncompressed)");
+        if (entry.Length > Array.MaxLength)
+            throw new MiniGlmException($"{path}: {entry.FullName} holds {entry.Length} bytes; a storage over 2 GB is not read");
         try
         {
             using var s = entry.Open();
