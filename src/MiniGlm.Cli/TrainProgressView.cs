@@ -29,7 +29,7 @@ public sealed class TrainProgressView : ITrainingObserver
     public void Started(TrainingStarted e)
     {
         Line($"model: {e.Parameters / 1e6:F2}M parameters; {e.TokensPerIter:N0} tokens per iteration; {e.Threads} threads; " +
-             $"matmul peak {e.PeakFlops / 1e9:F0} GFLOP/s in {e.Dtype.Name}");
+             $"matmul peak {e.PeakFlops / 1e9:F0} GFLOP/s in {e.Dtype.Name}, measured in this process: MFU is against it, not the CPU's datasheet peak");
         Line($"dtype: {e.Dtype.Name} ({e.Dtype.Reason})");
         Line(e.FromCheckpoint is null ? "init: scratch" : $"init: {e.InitFrom} from {e.FromCheckpoint} at iter {e.StartIter}");
         if (bar is null) return;

@@ -48,6 +48,11 @@ public static class CompletionResponder
             GenerationUpdate last = new("", 0);
             try { await foreach (var u in updates.ReadAllAsync(ctx.RequestAborted)) { text.Append(u.Text); last = u; } }
             catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested) { return Results.Empty; } // the client left
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                finished("error");
+                return OpenAiError.Result(500, Failed(e), "server_error");
+            }
             finished(last.FinishReason ?? "error");
             var usage = Usage(promptTokens, last.CompletionTokens, clock.Elapsed.TotalSeconds);
             var finish = Finish(last.FinishReason);
@@ -90,8 +95,19 @@ public static class CompletionResponder
             await ctx.Response.WriteAsync("data: [DONE]\n\n", ctx.RequestAborted);
         }
         catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested) { } // the client left
+        catch (Exception e) when (e is not OperationCanceledException && !ctx.RequestAborted.IsCancellationRequested)
+        {
+            // The answer failed after the stream began: an error event in OpenAI's error shape, and no [DONE], so no
+            // client takes the text so far for a finished answer.
+            finished("error");
+            var error = Json.Serialize(new { error = new { message = Failed(e), type = "server_error", param = (string?)null, code = (string?)null } });
+            try { await ctx.Response.WriteAsync($"data: {error}\n\n", ctx.RequestAborted); }
+            catch (Exception w) when (w is IOException or OperationCanceledException or ObjectDisposedException) { } // the client is gone too
+        }
         return Results.Empty;
     }
+
+    private static string Failed(Exception e) => $"the answer failed: {e.Message.Split('\n')[0]}";
 
     /// OpenAI's reasons are stop and length; an answer cut short because the client pressed Stop or the server is
     /// shutting down reports "abort", as vLLM does, so it is never mistaken for a complete answer.

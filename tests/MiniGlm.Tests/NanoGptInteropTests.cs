@@ -121,6 +121,65 @@ public class NanoGptInteropTests
         AssertSameLogits(ckpt, tmp["back"]);
     }
 
+    /// nanoGPT writes dtype 'float16' where bf16 is missing (train.py's default on such GPUs). The fixture's own
+    /// pickle, that one string changed, byte for byte otherwise: the training config comes across key by key.
+    [Fact]
+    public void A_float16_checkpoint_keeps_its_training_config_with_dtype_auto()
+    {
+        using var tmp = new TempDir();
+        using (var source = ZipFile.OpenRead(Ckpt))
+        using (var target = ZipFile.Open(tmp["fp16.pt"], ZipArchiveMode.Create))
+            foreach (var entry in source.Entries)
+            {
+                using var from = entry.Open();
+                var bytes = new MemoryStream();
+                from.CopyTo(bytes);
+                var data = bytes.ToArray();
+                if (entry.FullName.EndsWith("/data.pkl")) Patch(data, "float32", "float16");
+                using var to = target.CreateEntry(entry.FullName, CompressionLevel.NoCompression).Open();
+                to.Write(data);
+            }
+        var (code, _, err) = Cli.Run("import", "--from", "nanogpt", tmp["fp16.pt"], "--tokenizer", Meta, "--out", tmp["out"]);
+        Assert.True(code == 0, err);
+        var train = CheckpointStore.ReadConfig(tmp["out"]).Train;
+        Assert.Equal("auto", train.Dtype);
+        Assert.Equal((0.003, 0.95, 6e-05, 40, 5, 8, 40), (train.LearningRate, train.Beta2, train.MinLr, train.MaxIters, train.WarmupIters, train.BatchSize, train.GradientAccumulationSteps));
+        // The settings nanoGPT has and we do not are named, not dropped silently.
+        Assert.Contains("note: ", err);
+        Assert.Contains("not carried: eval_only, wandb_log, wandb_project, wandb_run_name, backend, compile", err);
+    }
+
+    [Fact]
+    public void A_config_value_we_cannot_take_is_named_and_the_rest_is_kept()
+    {
+        using var tmp = new TempDir();
+        using (var archive = TorchArchive.Open(Ckpt))
+        {
+            var root = new Dictionary<object, object?>((Dictionary<object, object?>)archive.Root!);
+            var config = new Dictionary<object, object?>((Dictionary<object, object?>)root["config"]!) { ["learning_rate"] = -1.0, ["beta1"] = "high" };
+            root["config"] = config;
+            root["model"] = ((Dictionary<object, object?>)root["model"]!).ToDictionary(kv => kv.Key, kv => (object?)archive.Load((TorchArchive.TensorRef)kv.Value!));
+            root["best_val_loss"] = archive.Load((TorchArchive.TensorRef)root["best_val_loss"]!);
+            root.Remove("optimizer");
+            TorchArchiveWriter.Write(tmp["odd.pt"], root);
+        }
+        var (code, _, err) = Cli.Run("import", "--from", "nanogpt", tmp["odd.pt"], "--tokenizer", Meta, "--out", tmp["out"]);
+        Assert.True(code == 0, err);
+        Assert.Contains("nanoGPT config 'learning_rate' = -1 is not carried (config key 'learning_rate' must be positive); our default is kept", err);
+        Assert.Contains("nanoGPT config 'beta1' = high is not carried", err);
+        var train = CheckpointStore.ReadConfig(tmp["out"]).Train;
+        var defaults = new MiniGlm.Training.TrainConfig();
+        Assert.Equal((defaults.LearningRate, defaults.Beta1), (train.LearningRate, train.Beta1));
+        Assert.Equal((0.95, 6e-05, 40, "float32"), (train.Beta2, train.MinLr, train.MaxIters, train.Dtype)); // the rest came across
+    }
+
+    private static void Patch(byte[] data, string from, string to)
+    {
+        var at = data.AsSpan().IndexOf(Encoding.ASCII.GetBytes(from));
+        Assert.True(at >= 0, $"'{from}' not in the pickle");
+        Encoding.ASCII.GetBytes(to).CopyTo(data, at);
+    }
+
     [Theory]
     [InlineData("missing", "tensor 'transformer.h.1.mlp.c_fc.weight' is missing")]
     [InlineData("shape", "has shape [16,32], the model expects")]

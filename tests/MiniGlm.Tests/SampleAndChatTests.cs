@@ -59,6 +59,34 @@ public class SampleAndChatTests : IDisposable
         Assert.Throws<MiniGlmException>(() => session.Retry(o));
     }
 
+    /// A stopped answer (Ctrl-C) or one whose stream ended early (a failure) is not a turn the model gave: it stays
+    /// in Turns marked cut, is left out of the next prompt, and /retry asks the question again.
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_stopped_or_abandoned_answer_stays_cut_and_out_of_the_next_prompt(bool chatModel)
+    {
+        using var model = LoadedModel.Load(TinyCheckpoint.Create(Path.Combine(root, "ckpt"), chatModel ? ChatTemplate.Seed : null, blockSize: 96, maxTurns: 3));
+        var session = new ChatSession(model);
+        var o = new SamplingOptions { MaxNewTokens = 4, StopAtEndOfText = false, Seed = 1 };
+        var first = string.Concat(session.Send("你好", o));
+        using (var stop = new CancellationTokenSource())
+            foreach (var _ in session.Send("床前明月光的下一句是什么？", o with { MaxNewTokens = 40 }, stop.Token)) stop.Cancel();
+        Assert.Equal([false, true], session.Turns.Select(t => t.Cut));
+        Assert.Equal([("你好", first)], session.History);
+        var next = model.Tokenizer.Decode(session.Prompt("李白是谁？", 4));
+        Assert.Contains("你好", next);
+        Assert.DoesNotContain("床前明月光", next);
+
+        foreach (var _ in session.Send("再见", o with { MaxNewTokens = 40 })) break; // the stream ends early, as when it fails
+        Assert.True(session.Turns[^1].Cut);
+        Assert.DoesNotContain("再见", model.Tokenizer.Decode(session.Prompt("李白是谁？", 4)));
+
+        var retried = string.Concat(session.Retry(o));
+        Assert.Equal(("再见", retried, false), (session.Turns[^1].User, session.Turns[^1].Assistant, session.Turns[^1].Cut));
+        Assert.Equal(["你好", "再见"], session.History.Select(t => t.User));
+    }
+
     [Fact]
     public void Chat_template_renders_the_seed_format()
     {

@@ -1,6 +1,5 @@
 #pragma warning disable OPENAI001 // Seed is marked experimental in the OpenAI client
 using System.ClientModel;
-using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.Json;
@@ -183,8 +182,10 @@ public class ServeApiTests
         Content = Body(new { model, prompt = "长", max_tokens = 1_000_000, seed = 11, stream = true }),
     };
 
+    /// The generation asks for a million tokens: had the hang-up gone unnoticed it would run for hours, so a bound of
+    /// half a minute is room for a loaded machine, not slack for a bug (on a quiet one it stops within a step).
     [Fact]
-    public async Task A_closed_connection_cancels_its_generation_at_once()
+    public async Task A_closed_connection_cancels_its_generation()
     {
         await using var s = new ServerUnderTest(new ServeOptions { MaxTokensCeiling = 1_000_000 });
         var worker = s.Worker("pretrain");
@@ -192,10 +193,8 @@ public class ServeApiTests
         var reader = new StreamReader(await res.Content.ReadAsStreamAsync());
         Assert.StartsWith("data: ", await reader.ReadLineAsync());
         Assert.True(worker.Busy);
-        var clock = Stopwatch.StartNew();
         res.Dispose(); // hang up mid-stream
-        Assert.True(await ServerUnderTest.Eventually(() => !worker.Busy, 5), "the generation went on after the client left");
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"took {clock.Elapsed.TotalSeconds:F1}s to notice");
+        Assert.True(await ServerUnderTest.Eventually(() => !worker.Busy, 30), "the generation went on after the client left");
         Assert.Equal(1, worker.Finished.GetValueOrDefault("cancelled"));
         // The model is free for the next client.
         var (status, _) = await Post(s, "/v1/completions", new { model = "pretrain", prompt = "x", max_tokens = 2 });
@@ -237,16 +236,19 @@ public class ServeApiTests
         Assert.Equal(HttpStatusCode.OK, status);
     }
 
+    /// Responsive means answered without waiting for the generations: /v1/models must return while the model is
+    /// still busy with a full queue (an order of events, not a time, so a loaded machine cannot fail it).
     [Fact]
     public async Task Load_twenty_streaming_clients_each_finish_or_get_429_and_the_server_stays_responsive()
     {
         await using var s = new ServerUnderTest(new ServeOptions { QueueCapacity = 4 }, twoModels: false);
+        var worker = s.Worker("chat");
         int done = 0, refused = 0;
-        var until = DateTime.UtcNow.AddSeconds(4);
+        var answered = new TaskCompletionSource();
         async Task Client()
         {
-            using var http = new HttpClient { BaseAddress = s.Address, Timeout = TimeSpan.FromSeconds(30) };
-            while (DateTime.UtcNow < until)
+            using var http = new HttpClient { BaseAddress = s.Address, Timeout = TimeSpan.FromSeconds(60) };
+            while (!answered.Task.IsCompleted || Volatile.Read(ref done) < 5 || Volatile.Read(ref refused) == 0)
             {
                 using var res = await http.PostAsync("/v1/chat/completions", Body(new
                 {
@@ -259,12 +261,14 @@ public class ServeApiTests
             }
         }
         var clients = Enumerable.Range(0, 20).Select(_ => Task.Run(Client)).ToArray();
-        await Task.Delay(1000);
-        var clock = Stopwatch.StartNew();
+        Assert.True(await ServerUnderTest.Eventually(() => Volatile.Read(ref refused) > 0, 60), "the queue never filled");
         var models = await s.Http.GetStringAsync("/v1/models"); // while the queue is full
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"/v1/models took {clock.Elapsed.TotalSeconds:F1}s under load");
+        bool stillGenerating = worker.Busy || worker.Waiting > 0;
+        answered.SetResult();
+        Assert.True(stillGenerating, "/v1/models answered only once the generations were over");
+        Assert.Contains("\"chat\"", models);
         var all = Task.WhenAll(clients);
-        Assert.Same(all, await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(60))));
+        Assert.Same(all, await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(120))));
         await all; // surfaces any failed assertion
         Assert.True(done >= 5, $"only {done} requests completed");
         Assert.True(refused > 0, "20 clients against a queue of 4 should see some 429s");

@@ -19,7 +19,7 @@ public class ServeHardeningTests
     }
 
     /// Timed in CPU seconds of this process (the server runs in it), which other jobs on a shared machine do not
-    /// inflate; wall time gets a loose bound. Before, such prompts took minutes (4 min for 300,000 '，', 67 s for
+    /// inflate; wall time is only printed. Before, such prompts took minutes (4 min for 300,000 '，', 67 s for
     /// the chat message). The test build is unoptimised (Debug): the chat message's 400,000-letter pre-token takes
     /// about 0.3 CPU s in Release, 0.8 here, hence its looser bound.
     [Fact]
@@ -42,7 +42,6 @@ public class ServeHardeningTests
             Assert.True(status == HttpStatusCode.OK, text);
             Console.WriteLine($"{path} {Encoding.UTF8.GetByteCount(body)} bytes: {spent.TotalSeconds:F2} CPU s, {clock.Elapsed.TotalSeconds:F2} s");
             Assert.True(spent.TotalSeconds < cpuBound, $"{path}: {spent.TotalSeconds:F2} CPU s");
-            Assert.True(clock.Elapsed.TotalSeconds < 10, $"{path}: {clock.Elapsed.TotalSeconds:F2} s");
         }
     }
 

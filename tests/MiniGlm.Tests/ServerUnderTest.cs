@@ -19,13 +19,17 @@ public sealed class ServerUnderTest : IAsyncDisposable
     public string VotesPath => Options.VotesPath;
     public HttpClient Http { get; }
 
-    public ServerUnderTest(ServeOptions? options = null, bool twoModels = true, string? votesPath = null, IReadOnlyList<string>? checkpoints = null)
+    /// <param name="addModels">Adds models of the test's own making (e.g. one whose generation fails) after the checkpoints.</param>
+    /// <param name="arenaClock">The arena's clock (its per-minute battle limit), so a test's outcome does not depend on its speed.</param>
+    public ServerUnderTest(ServeOptions? options = null, bool twoModels = true, string? votesPath = null, IReadOnlyList<string>? checkpoints = null,
+        Action<ModelPool>? addModels = null, Func<DateTime>? arenaClock = null)
     {
         Options = (options ?? new ServeOptions()) with { Host = "127.0.0.1", Port = 0, VotesPath = votesPath ?? dir["votes.jsonl"] };
         var ckpts = checkpoints?.ToList() ?? [TinyCheckpoint.Create(dir["chat"], ChatTemplate.Seed)];
         if (checkpoints is null && twoModels) ckpts.Add(TinyCheckpoint.Create(dir["pretrain"]));
         Pool = ModelPool.Load(ckpts, Options.QueueCapacity);
-        Arena = new Arena(Pool, new VoteStore(Options.VotesPath));
+        addModels?.Invoke(Pool);
+        Arena = new Arena(Pool, new VoteStore(Options.VotesPath), arenaClock);
         app = ServeApp.Build(Options, Pool, Arena);
         app.StartAsync().GetAwaiter().GetResult();
         Address = ServeApp.Address(app);
@@ -35,8 +39,9 @@ public sealed class ServerUnderTest : IAsyncDisposable
 
     public ModelWorker Worker(string name) => Pool.Find(name)!;
 
-    /// Waits (up to `seconds`) until the condition holds; false if it never did.
-    public static async Task<bool> Eventually(Func<bool> condition, double seconds = 5)
+    /// Waits (up to `seconds`) until the condition holds; false if it never did. The default is room for a busy
+    /// machine: what is awaited here takes milliseconds on a quiet one, and forever when it is broken.
+    public static async Task<bool> Eventually(Func<bool> condition, double seconds = 30)
     {
         var until = DateTime.UtcNow.AddSeconds(seconds);
         while (!condition())

@@ -72,6 +72,17 @@ public class SftDataBuildTests : IDisposable
 
     private static List<QaPair> Of(QaBuild b, string type) => b.Train.Where(q => q.Type == type).ToList();
 
+    [Theory]
+    [InlineData("pkg/dist/mengxue/tangshisanbaishou.json", "唐诗三百首")]
+    [InlineData("pkg/dist/songci/宋词三百首.json", "宋词三百首")]
+    public void A_package_without_an_anthology_is_refused_in_one_line(string file, string name)
+    {
+        var package = Package();
+        File.Delete(dir[file]);
+        var e = Assert.Throws<MiniGlmException>(() => PoetryKnowledgeBase.Load(package, toSimplified: null));
+        Assert.Equal($"{dir[file]}: missing ({name}, the poems the questions are about); fetch the package again: ./miniglm data fetch chinese-poetry", e.Message);
+    }
+
     [Fact]
     public void The_anthology_gives_the_text_and_the_poet_people_know()
     {

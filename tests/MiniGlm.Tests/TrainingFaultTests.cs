@@ -51,20 +51,25 @@ public class TrainingFaultTests : IDisposable
     private static int LastLoggedIter(string run) =>
         File.Exists(Path.Combine(run, MetricsLog.FileName)) ? MetricsLog.Read(Path.Combine(run, MetricsLog.FileName)).Select(r => r.Iter).DefaultIfEmpty(0).Max() : 0;
 
-    /// SIGKILL at random moments, many of them in the middle of a checkpoint save (one every EvalInterval
-    /// iterations): every time, the run resumes from a whole checkpoint that lost at most one interval.
+    /// SIGKILL 20 times: every other kill is aimed at a checkpoint save (sent the moment the child's
+    /// `*.tmp-<pid>` directory appears), the rest land at random moments. A kill that leaves a half-written save
+    /// behind (that directory, or `latest.old` between the two renames) landed mid-save, and at least half of the
+    /// aimed ones must. Every time, the run resumes from a whole checkpoint that lost at most one interval.
+    /// SIGKILL ends the process, not the machine: that a save also survives a power cut rests on its fsyncs
+    /// (AtomicFile, CheckpointStore), which no test here can show.
     [Fact]
-    public async Task Training_killed_at_random_moments_always_resumes_from_a_whole_checkpoint()
+    public async Task Training_killed_at_random_moments_and_mid_save_always_resumes_from_a_whole_checkpoint()
     {
         const int Kills = 20; // each costs a process start (~2 s, more on a loaded machine)
         var data = Dataset();
         var run = dir["run"];
         var rng = new Random(7);
-        int interruptedSaves = 0, furthest = 0;
+        int aimedMidSave = 0, randomMidSave = 0, furthest = 0;
         var clock = Stopwatch.StartNew();
+        bool HalfWritten() => Directory.EnumerateFileSystemEntries(run).Any(e => Regex.IsMatch(Path.GetFileName(e), @"\.tmp-\d+$|\.old$"));
         for (int kill = 0; kill < Kills; kill++)
         {
-            bool resume = kill > 0;
+            bool resume = kill > 0, aimed = kill % 2 == 1;
             int from = 0;
             if (resume)
             {
@@ -77,8 +82,7 @@ public class TrainingFaultTests : IDisposable
             }
             var output = new List<string>();
             using var child = StartTrain(Tiny(data, run, ("init_from", resume ? "resume" : "scratch")), output);
-            // Kill once the child has saved a checkpoint past its start (so every run makes progress), after a
-            // random extra delay of up to a few saves.
+            // First wait until the child has saved a checkpoint past its start (so every run makes progress).
             var state = Path.Combine(run, CheckpointStore.Latest, "trainer_state.json");
             var until = DateTime.UtcNow.AddSeconds(60);
             while (!child.HasExited && DateTime.UtcNow < until)
@@ -88,17 +92,27 @@ public class TrainingFaultTests : IDisposable
                 await Task.Delay(5);
             }
             Assert.False(child.HasExited, $"kill {kill}: training exited by itself:\n{string.Join("\n", output.TakeLast(10))}");
-            await Task.Delay(rng.Next(0, 250));
+            if (aimed)
+            {
+                // The next save: its temporary directory appears, then (fsyncs and two renames later) is gone.
+                var tmp = $".tmp-{child.Id}";
+                while (!child.HasExited && DateTime.UtcNow < until && !Directory.EnumerateFileSystemEntries(run).Any(e => e.EndsWith(tmp)))
+                    Thread.Sleep(1);
+            }
+            else await Task.Delay(rng.Next(0, 250));
             child.Kill();
             await child.WaitForExitAsync();
-            if (Directory.EnumerateFileSystemEntries(run).Any(e => Regex.IsMatch(Path.GetFileName(e), @"\.tmp-\d+$|\.old$"))) interruptedSaves++;
+            if (HalfWritten()) { if (aimed) aimedMidSave++; else randomMidSave++; }
         }
         // A last resume in-process finishes cleanly and removes what the killed runs left behind.
         var resumed = Trainer.Configure(null, [new("out_dir", run), new("init_from", "resume"), new("max_iters", (furthest + 2 * EvalInterval).ToString())]);
         var result = new Trainer(resumed).Run();
         Assert.Equal(furthest + 2 * EvalInterval, result.Iter);
         Assert.DoesNotContain(Directory.EnumerateFileSystemEntries(run), e => Regex.IsMatch(Path.GetFileName(e), @"\.tmp-\d+$"));
-        Console.WriteLine($"{Kills} kills in {clock.Elapsed.TotalSeconds:F0} s, {interruptedSaves} mid-save; resumed each time, furthest checkpoint iter {furthest}");
+        var summary = $"{Kills} kills in {clock.Elapsed.TotalSeconds:F0} s: {aimedMidSave} of {Kills / 2} aimed and {randomMidSave} of {Kills / 2} random " +
+                      $"ones landed mid-save; resumed each time, furthest checkpoint iter {furthest}";
+        Console.WriteLine(summary);
+        Assert.True(aimedMidSave >= Kills / 4, summary);
     }
 
     [Fact]
@@ -118,12 +132,16 @@ public class TrainingFaultTests : IDisposable
         CheckpointStore.LoadModel(latest).Model.Dispose(); // still whole
     }
 
+    /// The evaluation below would take tens of minutes (100000 batches); a stop honoured only after it would fail the
+    /// bound by far, which leaves a loaded machine room (on a quiet one the stop takes milliseconds).
+    private static readonly TimeSpan StopBound = TimeSpan.FromSeconds(60);
+
     [Fact]
-    public async Task A_stop_request_during_a_long_evaluation_is_honoured_within_seconds()
+    public async Task A_stop_request_during_a_long_evaluation_is_honoured_within_the_evaluation()
     {
         var data = Dataset();
         var run = dir["run"];
-        // 100000 eval batches would take minutes; the stop comes while they run.
+        // 100000 eval batches; the stop comes while they run.
         var config = TrainConfig.Load(null, Tiny(data, run, ("eval_iters", "100000"), ("max_iters", "10"))
             .Select(p => new KeyValuePair<string, string>(p.Item1, p.Item2)));
         using var cts = new CancellationTokenSource();
@@ -132,13 +150,13 @@ public class TrainingFaultTests : IDisposable
         Assert.False(training.IsCompleted);
         var clock = Stopwatch.StartNew();
         cts.Cancel();
-        var result = await training.WaitAsync(TimeSpan.FromSeconds(30));
-        Assert.True(clock.Elapsed.TotalSeconds < 5, $"took {clock.Elapsed.TotalSeconds:F1} s to stop");
+        var result = await training.WaitAsync(StopBound);
+        Console.WriteLine($"stopped {clock.Elapsed.TotalSeconds:F1} s after the request");
         Assert.True(result.Cancelled);
     }
 
     [Fact]
-    public async Task Sigterm_stops_the_train_command_within_seconds_even_during_a_long_evaluation()
+    public async Task Sigterm_stops_the_train_command_during_a_long_evaluation()
     {
         var data = Dataset();
         var run = dir["run"];
@@ -151,9 +169,10 @@ public class TrainingFaultTests : IDisposable
         Assert.False(child.HasExited, string.Join("\n", output));
         var clock = Stopwatch.StartNew();
         using (var term = Process.Start("kill", ["-TERM", child.Id.ToString()])) await term.WaitForExitAsync();
-        var exited = await Task.WhenAny(child.WaitForExitAsync(), Task.Delay(TimeSpan.FromSeconds(30))) is var t && child.HasExited;
+        var exited = await Task.WhenAny(child.WaitForExitAsync(), Task.Delay(StopBound)) is var t && child.HasExited;
         if (!exited) child.Kill();
-        Assert.True(exited && clock.Elapsed.TotalSeconds < 5, $"took {clock.Elapsed.TotalSeconds:F1} s:\n{string.Join("\n", output)}");
+        Assert.True(exited, $"still running {clock.Elapsed.TotalSeconds:F1} s after SIGTERM:\n{string.Join("\n", output)}");
+        Console.WriteLine($"exited {clock.Elapsed.TotalSeconds:F1} s after SIGTERM");
         Assert.Equal(0, child.ExitCode);
         lock (output) Assert.Contains(output, l => l.Contains("stopping"));
     }

@@ -113,6 +113,7 @@ public static class BenchCommand
             Console.WriteLine($"{"dtype",-9} {"tokens/s",9} {"ms/iter",9} {"MFU",7} {"of peak",14} {"peak memory",12}");
             foreach (var r in results)
                 Console.WriteLine($"{r.Dtype,-9} {r.TokensPerSec,9:F0} {r.MsPerIter,9:F0} {r.Mfu * 100,6:F1}% {r.PeakGflops,7:F0} GFLOP/s {r.PeakMemoryMb / 1000,9:F2} GB");
+            Console.WriteLine("MFU is against 'of peak', the matmul peak this process measured in that dtype, not the CPU's datasheet peak");
             if (results.Count == 2)
                 Console.WriteLine($"{results[1].Dtype} / {results[0].Dtype}: {results[1].TokensPerSec / results[0].TokensPerSec:F2}× tokens/s " +
                                   "(peak memory: resident high-water mark, reset before each run)");

@@ -11,7 +11,8 @@ public static class ChatCommand
           continues your text. A model trained on conversations sees the newest turns that fit its context; one
           trained on single questions answers each question on its own. An SFT model starts at temperature 0.3
           (a fact bot: its most likely answer); --temperature 0.8 is the seed's setting, as for a pretrained model.
-          Ctrl-C stops an answer; Ctrl-D or /quit leaves.
+          Ctrl-C stops an answer (a stopped answer stays on screen but is left out of what the model sees next);
+          Ctrl-D or /quit leaves.
           Commands: /clear  /retry  /undo  /set key=value (temperature, top_k, top_p, max_new_tokens,
                     repetition_penalty, seed)  /quit
         """;
@@ -61,7 +62,7 @@ public static class ChatCommand
                     catch (MiniGlmException e) { Console.WriteLine($"error: {e.Message}"); }
                     continue;
                 case "/retry":
-                    if (session.History.Count == 0) { Console.WriteLine("(nothing to retry)"); continue; }
+                    if (session.Turns.Count == 0) { Console.WriteLine("(nothing to retry)"); continue; }
                     options = options with { Seed = options.Seed + 1 }; // a retry should not repeat the same text
                     stream = session.Retry(options, cts.Token);
                     break;
@@ -77,7 +78,7 @@ public static class ChatCommand
             double seconds = clock.Elapsed.TotalSeconds;
             Console.WriteLine();
             Console.WriteLine($"[{session.LastAnswerTokens} tokens in {seconds:F1}s, {session.LastAnswerTokens / seconds:F1} tokens/s" +
-                              $"{(cts.IsCancellationRequested ? ", stopped" : "")}]");
+                              $"{(session.Turns[^1].Cut ? "; stopped: this answer is cut, so the model will not see it again (/retry asks anew)" : "")}]");
         }
     }
 

@@ -27,7 +27,8 @@ public static class ExportCommand
         usage: ./miniglm export --ckpt DIR --format {string.Join("|", Formats.Select(f => f.Name))} --out PATH [--force] [format options]
           Writes a checkpoint in another tool's format (docs/formats.md).
           --ckpt DIR      a checkpoint, or a run directory (its best/, else latest/)
-          --out PATH      what to write; an existing one is replaced only with --force
+          --out PATH      what to write; an existing one is replaced only with --force, and a directory only if
+                          it holds nothing but the files the export writes
         formats:
         {string.Join("\n", Formats.Select(f => $"  {f.Name,-8} {f.Help}"))}
         """;
@@ -55,18 +56,21 @@ public static class ExportCommand
     private static void NanoGpt(CommandLine cl, string ckpt, string output, bool force) => Written(cl, ckpt, "nanogpt", dir =>
     {
         var path = output.EndsWith(".pt", StringComparison.OrdinalIgnoreCase) ? output : Path.Combine(output, NanoGptCheckpoint.FileName);
+        // Both files are checked before either is written: meta.pkl is replaced only with --force too.
+        bool chars = CheckpointStore.ReadConfig(dir).Tokenizer.Type == TokenizerSpec.CharsType;
+        var meta = chars ? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "meta.pkl") : null;
         ModelFiles.EnsureFree(path, force);
+        if (meta is not null) ModelFiles.EnsureFree(meta, force);
         var (model, config) = CheckpointStore.LoadModel(dir);
         using (model) ModelFiles.WriteFile(path, tmp => NanoGptCheckpoint.Write(tmp, model, config, CheckpointStore.ReadState(dir)));
-        if (config.Tokenizer.Type != TokenizerSpec.CharsType) return [path];
-        var meta = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "meta.pkl");
+        if (meta is null) return [path];
         ModelFiles.WriteFile(meta, tmp => NanoGptMeta.Write(tmp, config.Tokenizer.Chars!));
         return [path, meta];
     });
 
     private static void HuggingFace(CommandLine cl, string ckpt, string output, bool force) => Written(cl, ckpt, "hf", dir =>
     {
-        ModelFiles.EnsureFree(output, force);
+        ModelFiles.EnsureFreeDirectory(output, force);
         var (model, config) = CheckpointStore.LoadModel(dir);
         using (model) ModelFiles.WriteDirectory(output, tmp => HfGpt2.Write(tmp, model, config));
         return Directory.GetFiles(output).Order().ToList();

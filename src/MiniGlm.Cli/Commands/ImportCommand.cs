@@ -15,7 +15,7 @@ public static class ImportCommand
           --tokenizer T         gpt2 (default for nanogpt), a .tiktoken file, or nanoGPT's character-level meta.pkl;
                                 for hf the default is the directory's tokenizer.json
           --out DIR             the checkpoint directory to write
-          --force               replace DIR if it exists
+          --force               replace DIR if it exists and holds nothing but a checkpoint's files
           Only tensors, storages and plain containers are read from a pickle; any other global is refused and
           nothing in it is run.
         """;
@@ -33,10 +33,10 @@ public static class ImportCommand
         bool force = cl.Flag("force");
         var tokenizerArg = cl.Get("tokenizer");
         cl.RejectUnknown("import");
-        ModelFiles.EnsureFree(output, force);
+        ModelFiles.EnsureFreeDirectory(output, force);
 
         var watch = Stopwatch.StartNew();
-        var shape = from switch
+        var (shape, notes) = from switch
         {
             "nanogpt" => NanoGpt(source, tokenizerArg, output),
             "hf" => HuggingFace(source, tokenizerArg, output),
@@ -44,27 +44,28 @@ public static class ImportCommand
         };
         Console.WriteLine($"imported {source} ({shape.NLayer} layers × {shape.NEmbd}, {shape.NHead} heads, block {shape.BlockSize}, " +
                           $"vocab {shape.VocabSize}) into {output} in {watch.Elapsed.TotalSeconds:F1} s");
+        foreach (var note in notes) Console.Error.WriteLine($"note: {source}: {note}");
         return 0;
     }
 
-    private static Model.GptConfig NanoGpt(string path, string? tokenizerArg, string output)
+    private static (Model.GptConfig, IReadOnlyList<string> Notes) NanoGpt(string path, string? tokenizerArg, string output)
     {
         var tokenizer = TokenizerArg.Load(tokenizerArg).Spec;
         using var foreign = NanoGptCheckpoint.Read(path);
-        return foreign.SaveCheckpoint(output, tokenizer, path);
+        return (foreign.SaveCheckpoint(output, tokenizer, path), foreign.Notes);
     }
 
-    private static Model.GptConfig HuggingFace(string dir, string? tokenizerArg, string output)
+    private static (Model.GptConfig, IReadOnlyList<string> Notes) HuggingFace(string dir, string? tokenizerArg, string output)
     {
         if (!Directory.Exists(dir)) throw new MiniGlmException($"{dir}: no such directory (--from hf reads a model directory)");
-        // A tokenizer that is not GPT-2's becomes a rank file, kept here until the checkpoint has its copy.
-        var scratch = Path.Combine(Path.GetTempPath(), $"miniglm-import-{Environment.ProcessId}");
+        // A tokenizer that is not GPT-2's becomes a rank file, kept in a private directory until the checkpoint has its copy.
+        var scratch = Directory.CreateTempSubdirectory("miniglm-import-").FullName;
         try
         {
             using var foreign = HfGpt2.Read(dir);
             var tokenizer = tokenizerArg is not null ? TokenizerArg.Load(tokenizerArg).Spec
                 : HfTokenizer.Read(dir, scratch) ?? throw new MiniGlmException($"{dir}: no {HfTokenizer.JsonFile} or {HfTokenizer.VocabFile}; pass --tokenizer");
-            return foreign.SaveCheckpoint(output, tokenizer, dir);
+            return (foreign.SaveCheckpoint(output, tokenizer, dir), foreign.Notes);
         }
         finally
         {

@@ -25,8 +25,9 @@ function sampling() {
            max_tokens: num("max_tokens"), repetition_penalty: num("repetition_penalty") };
 }
 
-// Streams a chat completion: onText(piece) for each piece; resolves to {tokens, seconds} (null usage if stopped).
-// The server sends whole characters only, and TextDecoder's stream mode keeps a character split across
+// Streams a chat completion: onText(piece) for each piece; resolves to {usage, finish} once the server says
+// [DONE]. An error event, or a stream that ends without [DONE] (the connection dropped), rejects: the answer is
+// cut. The server sends whole characters only, and TextDecoder's stream mode keeps a character split across
 // network reads intact.
 async function streamChat(path, body, onText, signal) {
   const res = await fetch(path, { method: "POST", headers: headers(), signal,
@@ -52,6 +53,7 @@ async function streamChat(path, body, onText, signal) {
         const data = line.slice(6);
         if (data === "[DONE]") return { usage, finish };
         const chunk = JSON.parse(data);
+        if (chunk.error) throw new Error(chunk.error.message || "the answer failed");
         if (chunk.usage) usage = chunk.usage;
         const choice = chunk.choices?.[0];
         if (choice?.delta?.content) onText(choice.delta.content);
@@ -59,14 +61,18 @@ async function streamChat(path, body, onText, signal) {
       }
     }
   }
-  return { usage, finish };
+  throw new Error("the connection ended before the answer was finished");
 }
 
 function describe(result) {
-  const u = result.usage;
-  if (!u) return "stopped";
-  const rate = u.generation_seconds > 0 ? (u.completion_tokens / u.generation_seconds).toFixed(1) : "–";
-  return `${u.completion_tokens} tokens · ${rate} tokens/s${result.finish === "length" ? " · cut at max tokens" : ""}`;
+  const u = result.usage, parts = [];
+  if (u) {
+    const rate = u.generation_seconds > 0 ? (u.completion_tokens / u.generation_seconds).toFixed(1) : "–";
+    parts.push(`${u.completion_tokens} tokens · ${rate} tokens/s`);
+  }
+  if (result.finish === "length") parts.push("cut at max tokens");
+  if (result.finish === "abort") parts.push("stopped by the server");
+  return parts.join(" · ");
 }
 
 // ---- chat -----------------------------------------------------------------------------------------------------
@@ -77,9 +83,10 @@ function render() {
     const u = document.createElement("div");
     u.className = "msg user"; u.textContent = turn.user;
     const a = document.createElement("div");
-    a.className = "msg assistant" + (turn.error ? " error" : "");
+    a.className = "msg assistant" + (turn.cut ? " cut" : "") + (turn.error ? " error" : "");
     const meta = document.createElement("div");
-    meta.className = "meta"; meta.textContent = turn.meta || "";
+    meta.className = "meta";
+    meta.textContent = (turn.meta || "") + (turn.cut ? " · cut: not sent back to the model with the next question" : "");
     a.append(document.createTextNode(turn.assistant), meta);
     log.append(u, a);
     turn.node = a;
@@ -97,14 +104,17 @@ function updateButtons() {
   $("clear").disabled = state.history.length === 0;
 }
 
+// The conversation sent with a question: finished exchanges only. A stopped or failed answer is not a turn the
+// model gave (it stays on the page, marked cut), so neither it nor its question is sent back.
 async function answer() {
   const turn = state.history[state.history.length - 1];
   const messages = [];
   for (const t of state.history) {
+    if (t.cut && t !== turn) continue;
     messages.push({ role: "user", content: t.user });
     if (t !== turn) messages.push({ role: "assistant", content: t.assistant });
   }
-  Object.assign(turn, { assistant: "", meta: "…", error: false });
+  Object.assign(turn, { assistant: "", meta: "…", error: false, cut: false });
   state.controller = new AbortController();
   render();
   const text = turn.node.firstChild;
@@ -115,7 +125,9 @@ async function answer() {
       $("log").scrollTop = $("log").scrollHeight;
     }, state.controller.signal);
     turn.meta = describe(result);
+    turn.cut = result.finish === "abort";
   } catch (e) {
+    turn.cut = true;
     if (e.name === "AbortError") turn.meta = "stopped";
     else { turn.error = true; turn.meta = "error: " + e.message; }
   } finally {

@@ -49,10 +49,7 @@ public static class CheckpointStore
         Directory.CreateDirectory(tmp);
         try
         {
-            ModelWeights.Save(model, Path.Combine(tmp, WeightsFile));
-            if (optimizer is not null) optimizer.save_state_dict(Path.Combine(tmp, OptimizerFile));
-            File.WriteAllText(Path.Combine(tmp, ConfigFile), JsonSerializer.Serialize(config with { Tokenizer = config.Tokenizer.SaveTo(tmp) }, Json));
-            File.WriteAllText(Path.Combine(tmp, StateFile), JsonSerializer.Serialize(state, Json));
+            Write(tmp, model, config, state, optimizer);
             foreach (var file in Directory.EnumerateFiles(tmp)) AtomicFile.Flush(file);
             AtomicFile.FlushDirectory(tmp);
             // Two renames: the old directory steps aside, the new one takes its place; each is flushed before the
@@ -73,6 +70,15 @@ public static class CheckpointStore
         {
             if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
         }
+    }
+
+    /// Writes the checkpoint's files into dir, an empty directory (<see cref="Save"/> makes that durable and atomic).
+    public static void Write(string dir, GptModel model, CheckpointConfig config, TrainerState state, OptimizerHelper? optimizer)
+    {
+        ModelWeights.Save(model, Path.Combine(dir, WeightsFile));
+        if (optimizer is not null) optimizer.save_state_dict(Path.Combine(dir, OptimizerFile));
+        File.WriteAllText(Path.Combine(dir, ConfigFile), JsonSerializer.Serialize(config with { Tokenizer = config.Tokenizer.SaveTo(dir) }, Json));
+        File.WriteAllText(Path.Combine(dir, StateFile), JsonSerializer.Serialize(state, Json));
     }
 
     /// Finds the checkpoint a user means: a checkpoint directory itself, or a run directory (its best, else latest).

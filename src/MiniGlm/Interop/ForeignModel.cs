@@ -12,6 +12,9 @@ public sealed record ForeignModel(GptConfig Shape, Dictionary<string, Tensor> We
 {
     private const string Wte = "transformer.wte.weight";
 
+    /// What the reader could not carry over (a setting with no counterpart here), one line each, for the user.
+    public IReadOnlyList<string> Notes { get; init; } = [];
+
     /// Saves it as a checkpoint with the given tokenizer. The tokenizer must fit the model's vocabulary; a character
     /// vocabulary of exactly vocab_size characters has no row for the end-of-text id we add after them
     /// (<see cref="CharVocabulary"/>), so one row of zeros is appended: its logit is 0 until fine-tuning trains it,
@@ -30,14 +33,30 @@ public sealed record ForeignModel(GptConfig Shape, Dictionary<string, Tensor> We
         }
         else if (tok.VocabSize > shape.VocabSize)
             throw new MiniGlmException($"{source}: the model has vocab_size {shape.VocabSize}, but tokenizer {tokenizer} has {tok.VocabSize} ids; pass the tokenizer the model was trained with");
+        RequireShapeOfWeights(shape, weights, source);
         using var model = new GptModel(shape with { Dropout = 0 });
         ModelWeights.Load(model, weights, source);
         var config = new CheckpointConfig
         {
             Model = model.Config with { Dropout = Shape.Dropout }, Tokenizer = tokenizer, Train = Train,
         };
-        ModelFiles.Guard(outDir, () => CheckpointStore.Save(outDir, model, config, State, null));
+        ModelFiles.WriteDirectory(outDir, tmp => CheckpointStore.Write(tmp, model, config, State, null));
         return config.Model;
+    }
+
+    /// The model is built from its shape before the weights are copied in, so the shape must first be the weights'
+    /// own: a header that declares a larger model than its file holds would otherwise get that memory.
+    private static void RequireShapeOfWeights(GptConfig shape, Dictionary<string, Tensor> weights, string source)
+    {
+        foreach (var (name, rows) in new[] { (Wte, (long)shape.VocabSize), ("transformer.wpe.weight", shape.BlockSize) })
+        {
+            if (!weights.TryGetValue(name, out var t)) throw new MiniGlmException($"{source}: tensor '{name}' is missing");
+            if (!t.shape.SequenceEqual([rows, shape.NEmbd]))
+                throw new MiniGlmException($"{source}: tensor '{name}' has shape [{string.Join(",", t.shape)}], the model expects [{rows},{shape.NEmbd}]");
+        }
+        var lastLayer = $"transformer.h.{shape.NLayer - 1}.";
+        if (!weights.Keys.Any(k => k.StartsWith(lastLayer)))
+            throw new MiniGlmException($"{source}: the model has n_layer {shape.NLayer}, but there are no '{lastLayer}*' weights");
     }
 
     /// The output layer must be the token embedding (one matrix, as nanoGPT and GPT-2 tie them); a separate

@@ -186,9 +186,15 @@ public sealed partial class PoetryKnowledgeBase
                 poems.Add(new Poem(title, author, dynasty, isCi, lines, anthology));
             }
         }
-        var anthology = Path.Combine(dist, "mengxue", "tangshisanbaishou.json");
-        if (File.Exists(anthology)) poems.AddRange(TangAnthology(anthology, S));
-        Files(ci, "宋词三百首.json").ToList().ForEach(f => Read(f, "宋", true, "宋词三百首"));
+        // The anthologies are the poems the questions are about: without them a question set would quietly shrink to
+        // a fraction, so a package that lacks one is refused.
+        var tangAnthology = Path.Combine(dist, "mengxue", "tangshisanbaishou.json");
+        var songAnthology = Path.Combine(ci, "宋词三百首.json");
+        foreach (var (file, name) in new[] { (tangAnthology, "唐诗三百首"), (songAnthology, "宋词三百首") })
+            if (!File.Exists(file))
+                throw new MiniGlmException($"{file}: missing ({name}, the poems the questions are about); fetch the package again: ./miniglm data fetch chinese-poetry");
+        poems.AddRange(TangAnthology(tangAnthology, S));
+        Read(songAnthology, "宋", true, "宋词三百首");
         foreach (var f in Files(tang, "poet.tang.*.json")) Read(f, "唐", false, null);
         foreach (var f in Files(tang, "poet.song.*.json")) Read(f, "宋", false, null);
         foreach (var f in Files(ci, "ci.song.*.json")) Read(f, "宋", true, null);

@@ -79,7 +79,9 @@ public sealed record TrainConfig
     /// Defaults, then the JSON file (if any), then overrides applied in order. Every key is checked against the
     /// known keys and their types; a mistake is a one-line MiniGlmException naming the key and the expected type.
     /// <param name="defaults">Where keys not given start from: the skeleton's defaults, or a resumed run's config.</param>
-    public static TrainConfig Load(string? jsonFile, IEnumerable<KeyValuePair<string, string>> overrides, TrainConfig? defaults = null)
+    /// <param name="overridesSource">Where the overrides come from, for error messages.</param>
+    public static TrainConfig Load(string? jsonFile, IEnumerable<KeyValuePair<string, string>> overrides, TrainConfig? defaults = null,
+        string overridesSource = "command line")
     {
         var node = JsonSerializer.SerializeToNode(defaults ?? new TrainConfig())!.AsObject();
         if (jsonFile is not null)
@@ -94,7 +96,7 @@ public sealed record TrainConfig
                 node[key] = Coerce(key, value, jsonFile);
         }
         foreach (var (key, text) in overrides)
-            node[key] = Coerce(key, Parse(key, text), "command line");
+            node[key] = Coerce(key, Parse(key, text, overridesSource), overridesSource);
         var config = node.Deserialize<TrainConfig>()!;
         config.Validate();
         return config;
@@ -106,12 +108,12 @@ public sealed record TrainConfig
 
     public static IReadOnlyCollection<string> Keys => Properties.Keys;
 
-    private static JsonNode? Parse(string key, string text)
+    private static JsonNode? Parse(string key, string text, string source)
     {
-        var type = TypeOf(key, "command line");
+        var type = TypeOf(key, source);
         if (type == typeof(string)) return JsonValue.Create(text);
         try { return JsonNode.Parse(text.ToLowerInvariant() is "true" or "false" ? text.ToLowerInvariant() : text); }
-        catch (JsonException) { throw TypeError(key, type, text, "command line"); }
+        catch (JsonException) { throw TypeError(key, type, text, source); }
     }
 
     private static JsonNode? Coerce(string key, JsonNode? value, string source)

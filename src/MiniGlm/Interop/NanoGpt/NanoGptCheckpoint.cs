@@ -29,8 +29,8 @@ public static class NanoGptCheckpoint
             ?? throw new MiniGlmException($"{path}: no 'model_args' (n_layer, n_head, n_embd, block_size, vocab_size, bias): not a nanoGPT train.py checkpoint");
         var shape = new GptConfig
         {
-            NLayer = (int)Number(args, "n_layer", path), NHead = (int)Number(args, "n_head", path), NEmbd = (int)Number(args, "n_embd", path),
-            BlockSize = (int)Number(args, "block_size", path), VocabSize = (int)Number(args, "vocab_size", path),
+            NLayer = Int(args, "n_layer", path), NHead = Int(args, "n_head", path), NEmbd = Int(args, "n_embd", path),
+            BlockSize = Int(args, "block_size", path), VocabSize = Int(args, "vocab_size", path),
             Bias = args.GetValueOrDefault("bias") as bool? ?? throw new MiniGlmException($"{path}: model_args 'bias' must be True or False"),
             Dropout = args.ContainsKey("dropout") ? Number(args, "dropout", path) : 0,
         };
@@ -54,10 +54,12 @@ public static class NanoGptCheckpoint
             ForeignModel.RequireTiedHead(weights, path);
             var state = new TrainerState
             {
-                Iter = root.GetValueOrDefault("iter_num") is long iter ? (int)iter : 0,
+                Iter = root.GetValueOrDefault("iter_num") is long iter and >= 0 and <= int.MaxValue ? (int)iter : 0,
                 BestValLoss = Scalar(archive, root.GetValueOrDefault("best_val_loss")) ?? double.PositiveInfinity,
             };
-            return new ForeignModel(shape, weights, Train(root.GetValueOrDefault("config") as Dictionary<object, object?>, shape), state);
+            var notes = new List<string>();
+            var train = Train(root.GetValueOrDefault("config") as Dictionary<object, object?>, shape, notes);
+            return new ForeignModel(shape, weights, train, state) { Notes = notes };
         }
         catch
         {
@@ -125,28 +127,38 @@ public static class NanoGptCheckpoint
         return dict;
     }
 
-    /// The keys of nanoGPT's config that we have too (same names); nanoGPT-only ones (device, dtype, compile,
-    /// backend, wandb_*) are dropped, and init_from and device, which were about nanoGPT's run and machine, are not carried.
-    private static TrainConfig Train(Dictionary<object, object?>? config, GptConfig shape)
+    /// nanoGPT's training config as ours. Keys we have too (same names) are carried one by one, each checked as our
+    /// trainer would; the model's shape (vocab_size too) comes from model_args. init_from, ckpt_dir and device were
+    /// about nanoGPT's run and machine and are not carried. nanoGPT's dtype 'float16' (fp16 autocast on a GPU
+    /// without bf16) is our 'auto' (bfloat16 where the CPU has it, else float32). What is not carried is named in a
+    /// note each.
+    private static TrainConfig Train(Dictionary<object, object?>? config, GptConfig shape, List<string> notes)
     {
         var overrides = new List<KeyValuePair<string, string>>();
+        var unknown = new List<string>();
         foreach (var (key, value) in config ?? [])
         {
-            if (key is not string name || name is "init_from" or "ckpt_dir" or "device" || !TrainConfig.Keys.Contains(name)) continue;
+            if (key is not string name || name is "init_from" or "ckpt_dir" or "device" or "vocab_size") continue;
+            if (!TrainConfig.Keys.Contains(name)) { unknown.Add(name); continue; }
             var text = value switch
             {
                 bool b => b ? "true" : "false", long l => l.ToString(CultureInfo.InvariantCulture),
-                double d => d.ToString("R", CultureInfo.InvariantCulture), string s => s, _ => null,
+                double d => d.ToString("R", CultureInfo.InvariantCulture), "float16" when name == "dtype" => TrainingDtype.Auto,
+                string s => s, _ => null,
             };
-            if (text is not null) overrides.Add(new(name, text));
+            if (text is null) { notes.Add($"nanoGPT config '{name}' is a {value?.GetType().Name ?? "None"}, not a setting's value: not carried, our default is kept"); continue; }
+            try
+            {
+                TrainConfig.Load(null, [.. overrides, new(name, text)], overridesSource: "nanoGPT config");
+                overrides.Add(new(name, text));
+            }
+            catch (MiniGlmException e) { notes.Add($"nanoGPT config '{name}' = {text} is not carried ({e.Message}); our default is kept"); }
         }
-        try { return TrainConfig.Load(null, overrides); }
-        catch (MiniGlmException)
-        {
-            // A value our trainer would refuse (nanoGPT allows it): keep the model's shape, our defaults for the rest.
-            return TrainConfig.Load(null, [new("n_layer", shape.NLayer.ToString()), new("n_head", shape.NHead.ToString()),
-                new("n_embd", shape.NEmbd.ToString()), new("block_size", shape.BlockSize.ToString()), new("bias", shape.Bias ? "true" : "false")]);
-        }
+        if (unknown.Count > 0) notes.Add($"nanoGPT settings with no counterpart here, not carried: {string.Join(", ", unknown)}");
+        // The shape is the weights', whatever the config said.
+        overrides.AddRange([new("n_layer", shape.NLayer.ToString()), new("n_head", shape.NHead.ToString()), new("n_embd", shape.NEmbd.ToString()),
+            new("block_size", shape.BlockSize.ToString()), new("bias", shape.Bias ? "true" : "false")]);
+        return TrainConfig.Load(null, overrides);
     }
 
     private static bool IsMaskBuffer(string name) => name.EndsWith(".attn.bias") || name.EndsWith(".attn.masked_bias");
@@ -156,6 +168,12 @@ public static class NanoGptCheckpoint
         try { shape.Validate(); }
         catch (MiniGlmException e) { throw new MiniGlmException($"{path}: model_args: {e.Message}"); }
     }
+
+    private static int Int(Dictionary<object, object?> args, string key, string path) => args.GetValueOrDefault(key) switch
+    {
+        long l and >= int.MinValue and <= int.MaxValue => (int)l,
+        _ => throw new MiniGlmException($"{path}: model_args '{key}' is missing or not an integer of 32 bits"),
+    };
 
     private static double Number(Dictionary<object, object?> args, string key, string path) => args.GetValueOrDefault(key) switch
     {

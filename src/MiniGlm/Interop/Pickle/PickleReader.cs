@@ -65,8 +65,8 @@ public sealed class PickleReader
                 case 0x8a: stack.Add(Long(Take(data, ref pos, Take(data, ref pos, 1)[0]))); break;             // LONG1
                 case 0x8b: stack.Add(Long(Take(data, ref pos, Length(Take(data, ref pos, 4))))); break;         // LONG4
                 case (byte)'I': stack.Add(IntLine(Line(data, ref pos))); break;                                  // INT
-                case (byte)'L': stack.Add(Long(Line(data, ref pos).TrimEnd('L'))); break;                       // LONG
-                case (byte)'F': stack.Add(double.Parse(Line(data, ref pos), System.Globalization.CultureInfo.InvariantCulture)); break;
+                case (byte)'L': stack.Add(Integer(Line(data, ref pos).TrimEnd('L'))); break;                    // LONG
+                case (byte)'F': stack.Add(Float(Line(data, ref pos))); break;                                    // FLOAT
                 case (byte)'G': stack.Add(BinaryPrimitives.ReadDoubleBigEndian(Take(data, ref pos, 8))); break; // BINFLOAT
                 case (byte)'X': stack.Add(Utf8(Take(data, ref pos, Length(Take(data, ref pos, 4))))); break;    // BINUNICODE
                 case 0x8c: stack.Add(Utf8(Take(data, ref pos, Take(data, ref pos, 1)[0]))); break;              // SHORT_BINUNICODE
@@ -94,11 +94,11 @@ public sealed class PickleReader
                 case (byte)'s': { var v = Pop(stack); var k = Pop(stack); Dict(As<Dictionary<object, object?>>(Peek(stack), "SETITEM"), [k, v]); break; }
                 case (byte)'u': { var items = PopMark(stack); Dict(As<Dictionary<object, object?>>(Peek(stack), "SETITEMS"), items); break; }
                 case 0x91: stack.Add(PopMark(stack).ToArray()); break;                                           // FROZENSET (as a tuple)
-                case (byte)'p': memo[long.Parse(Line(data, ref pos))] = Peek(stack); break;                      // PUT
+                case (byte)'p': memo[MemoKey(Line(data, ref pos))] = Peek(stack); break;                         // PUT
                 case (byte)'q': memo[Take(data, ref pos, 1)[0]] = Peek(stack); break;                            // BINPUT
                 case (byte)'r': memo[Length(Take(data, ref pos, 4))] = Peek(stack); break;                       // LONG_BINPUT
                 case 0x94: memo[memo.Count] = Peek(stack); break;                                                // MEMOIZE
-                case (byte)'g': stack.Add(Memo(memo, long.Parse(Line(data, ref pos)))); break;                   // GET
+                case (byte)'g': stack.Add(Memo(memo, MemoKey(Line(data, ref pos)))); break;                      // GET
                 case (byte)'h': stack.Add(Memo(memo, Take(data, ref pos, 1)[0])); break;                         // BINGET
                 case (byte)'j': stack.Add(Memo(memo, Length(Take(data, ref pos, 4)))); break;                    // LONG_BINGET
                 case (byte)'c':                                                                                  // GLOBAL
@@ -208,14 +208,15 @@ public sealed class PickleReader
 
     private ReadOnlySpan<byte> Take(ReadOnlySpan<byte> data, ref int pos, long n)
     {
-        if (n < 0 || pos + n > data.Length) throw Error("ends in the middle of a value (truncated?)");
+        if (n < 0 || n > data.Length - pos) throw Error("ends in the middle of a value (truncated?)");
         var span = data.Slice(pos, (int)n);
         pos += (int)n;
         return span;
     }
 
-    private long Length(ReadOnlySpan<byte> raw) =>
-        raw.Length == 4 ? BinaryPrimitives.ReadUInt32LittleEndian(raw) : checked((long)BinaryPrimitives.ReadUInt64LittleEndian(raw));
+    /// A 4- or 8-byte length; one beyond what any pickle here can hold is reported by Take as running past the end.
+    private static long Length(ReadOnlySpan<byte> raw) =>
+        raw.Length == 4 ? BinaryPrimitives.ReadUInt32LittleEndian(raw) : (long)Math.Min(BinaryPrimitives.ReadUInt64LittleEndian(raw), long.MaxValue);
 
     private string Line(ReadOnlySpan<byte> data, ref int pos)
     {
@@ -226,18 +227,38 @@ public sealed class PickleReader
         return s;
     }
 
-    private static object IntLine(string s) => s switch { "00" => false, "01" => true, _ => Long(s) };
+    private object IntLine(string s) => s switch { "00" => false, "01" => true, _ => Integer(s) };
 
-    private static object Long(string s)
+    /// Digits of a text integer (INT, LONG): far more than any value in a checkpoint needs, and parsing is
+    /// superlinear in the digits, so a longer line is refused rather than parsed.
+    private const int MaxDigits = 100;
+
+    private object Integer(string s)
     {
-        var big = BigInteger.Parse(s, System.Globalization.CultureInfo.InvariantCulture);
-        return big >= long.MinValue && big <= long.MaxValue ? (long)big : big;
+        if (s.Length > MaxDigits) throw Error($"has an integer of {s.Length} characters (more than {MaxDigits} are not read)");
+        if (!BigInteger.TryParse(s, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var big))
+            throw Error($"has an integer line '{Shown(s)}' that is not a number (malformed)");
+        return big >= long.MinValue && big <= long.MaxValue ? (long)big : (object)big;
     }
+
+    private long MemoKey(string s) =>
+        long.TryParse(s, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var key) ? key
+            : throw Error($"has a memo key '{Shown(s)}' that is not a number (malformed)");
+
+    /// A text float as Python's repr writes it (inf and nan included).
+    private double Float(string s) => s switch
+    {
+        "inf" => double.PositiveInfinity, "-inf" => double.NegativeInfinity, "nan" => double.NaN,
+        _ when s.Length <= MaxDigits && double.TryParse(s, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d) => d,
+        _ => throw Error($"has a float line '{Shown(s)}' that is not a number (malformed)"),
+    };
+
+    private static string Shown(string s) => s.Length <= 40 ? s : s[..40] + "…";
 
     private static object Long(ReadOnlySpan<byte> twosComplement)
     {
         var big = new BigInteger(twosComplement, isUnsigned: false, isBigEndian: false);
-        return big >= long.MinValue && big <= long.MaxValue ? (long)big : big;
+        return big >= long.MinValue && big <= long.MaxValue ? (long)big : (object)big;
     }
 
     private static string Utf8(ReadOnlySpan<byte> b) => Encoding.UTF8.GetString(b);

@@ -57,31 +57,55 @@ public sealed class TorchArchive : IDisposable
                 "re-save it with torch.save(torch.load(f), f) in a recent PyTorch)");
         }
         try { return new TorchArchive(path, zip); }
+        catch (InvalidDataException e) { zip.Dispose(); throw new MiniGlmException($"{path}: a corrupt zip archive ({e.Message})"); }
         catch { zip.Dispose(); throw; }
     }
 
-    /// The tensor's values as a contiguous CPU tensor of its own (call outside a dispose scope to keep it).
+    /// The tensor's values as a contiguous CPU tensor of its own (call outside a dispose scope to keep it). The
+    /// storage's size, the view's reach and the bytes to read are all checked before anything is allocated, so a
+    /// crafted archive costs no more memory than the file's own size.
     public Tensor Load(TensorRef t)
     {
-        var entry = zip.GetEntry($"{prefix}data/{t.Storage.Key}")
-            ?? throw new MiniGlmException($"{path}: storage data/{t.Storage.Key} is missing from the archive");
+        var s = t.Storage;
+        var entry = zip.GetEntry($"{prefix}data/{s.Key}")
+            ?? throw new MiniGlmException($"{path}: storage data/{s.Key} is missing from the archive");
+        int size = ElementSize(s.Dtype);
+        if (s.Numel > long.MaxValue / size || entry.Length != s.Numel * size)
+            throw new MiniGlmException($"{path}: storage data/{s.Key} has {entry.Length} bytes, expected {s.Numel} × {size}");
+        CheckView(t);
         var bytes = ReadEntry(entry);
-        if (bytes.Length != t.Storage.Numel * ElementSize(t.Storage.Dtype))
-            throw new MiniGlmException($"{path}: storage data/{t.Storage.Key} has {bytes.Length} bytes, expected {t.Storage.Numel} × {ElementSize(t.Storage.Dtype)}");
-        long last = t.Offset + t.Shape.Zip(t.Stride).Sum(d => (d.First - 1) * d.Second);
-        if (t.Shape.Any(d => d == 0)) last = t.Offset - 1;
-        if (t.Offset < 0 || last >= t.Storage.Numel)
-            throw new MiniGlmException($"{path}: a tensor of shape [{string.Join(",", t.Shape)}] reaches past its storage data/{t.Storage.Key}");
-        using var storage = empty(t.Storage.Numel, t.Storage.Dtype);
+        using var storage = empty(s.Numel, s.Dtype);
         if (bytes.Length > 0) storage.bytes = bytes;
         using var view = storage.as_strided(t.Shape, t.Stride, t.Offset);
         return view.contiguous().clone();
     }
 
+    /// A view must lie inside its storage and hold no more elements than it (an expanded, stride-0 view of a small
+    /// storage could otherwise ask for any amount of memory).
+    private void CheckView(TensorRef t)
+    {
+        string Where() => $"{path}: a tensor of shape [{string.Join(",", t.Shape)}], strides [{string.Join(",", t.Stride)}] at offset {t.Offset} in data/{t.Storage.Key}";
+        if (t.Offset < 0 || t.Shape.Any(d => d < 0) || t.Stride.Any(d => d < 0))
+            throw new MiniGlmException($"{Where()}: negative sizes, strides or offset are not read");
+        if (t.Shape.Any(d => d == 0)) return;
+        try
+        {
+            long numel = 1, last = t.Offset;
+            for (int i = 0; i < t.Shape.Length; i++)
+            {
+                numel = checked(numel * t.Shape[i]);
+                last = checked(last + (t.Shape[i] - 1) * t.Stride[i]);
+            }
+            if (numel > t.Storage.Numel || last >= t.Storage.Numel)
+                throw new MiniGlmException($"{Where()}: reaches past its storage of {t.Storage.Numel} elements");
+        }
+        catch (OverflowException) { throw new MiniGlmException($"{Where()}: sizes beyond 64-bit arithmetic"); }
+    }
+
     private object? PersistentLoad(object? id)
     {
         if (id is not object?[] { Length: 5 } parts || parts[0] is not "storage" || parts[1] is not PickleReader.Global type
-            || parts[2] is not string key || parts[4] is not long numel)
+            || parts[2] is not string key || parts[4] is not long numel || numel < 0)
             throw new MiniGlmException($"{path}: a persistent id that is not a torch storage ('storage', type, key, location, size)");
         if (!StorageTypes.TryGetValue(type.Name, out var dtype))
             throw new MiniGlmException($"{path}: storage type {type} is not read");
@@ -110,8 +134,16 @@ public sealed class TorchArchive : IDisposable
     /// torch's storage class name for an element type (for writing).
     internal static string StorageName(ScalarType t) => StorageTypes.First(kv => kv.Value == t).Key;
 
+    /// An entry's bytes. Its length comes from the zip's directory, which a crafted file may fill with anything:
+    /// torch.save stores entries uncompressed, so none can be longer than the file itself.
     private byte[] ReadEntry(ZipArchiveEntry entry)
     {
+        long fileSize = new FileInfo(path).Length;
+        if (entry.Length > fileSize)
+            throw new MiniGlmException($"{path}: {entry.FullName} declares {entry.Length} bytes, more than the {fileSize}-byte file holds " +
+                "(corrupt, or compressed: torch.save stores its entries uncompressed)");
+        if (entry.Length > Array.MaxLength)
+            throw new MiniGlmException($"{path}: {entry.FullName} holds {entry.Length} bytes; a storage over 2 GB is not read");
         try
         {
             using var s = entry.Open();
@@ -119,7 +151,7 @@ public sealed class TorchArchive : IDisposable
             s.ReadExactly(bytes);
             return bytes;
         }
-        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or IOException)
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or IOException or NotSupportedException)
         {
             throw new MiniGlmException($"{path}: {entry.FullName} is unreadable (truncated or corrupt archive?): {e.Message}");
         }
