@@ -38,13 +38,13 @@ public static class GgufExport
     }
 
     /// llama.cpp refuses a `tokenizer.ggml.pre` it does not know, so each of our patterns maps to a known one.
-    /// GPT-2's is "gpt-2". Ours is llama 3's (cl100k) pattern except that Han is cut two characters at a time;
-    /// no llama.cpp pre-tokenizer does that, so "llama-bpe" takes whole Han runs and may merge across our
-    /// two-character cuts: the same text, sometimes other ids (measured in docs/formats.md).
+    /// GPT-2's is "gpt-2"; trained tokenizers' is llama 3's, "llama-bpe", exactly. Those trained before cut Han two
+    /// characters at a time, which no llama.cpp pre-tokenizer does: they fall back to "llama-bpe", which takes whole
+    /// Han runs and may merge across the two-character cuts (the same text, sometimes other ids; docs/formats.md).
     public static string PreTokenizer(TokenizerSpec spec) => spec switch
     {
         { IsFile: false, Name: "gpt2" } => "gpt-2",
-        { IsFile: true } when spec.Pattern == PreTokenPattern.Default => "llama-bpe",
+        { IsFile: true, Pattern: PreTokenPattern.Llama3 or PreTokenPattern.HanPairs } => "llama-bpe",
         _ => throw new MiniGlmException($"tokenizer {spec}: its pre-tokenizer pattern has no llama.cpp equivalent, cannot export to GGUF"),
     };
 
