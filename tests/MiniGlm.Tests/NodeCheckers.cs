@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 
 namespace MiniGlm.Tests;
@@ -69,26 +67,6 @@ public static class NodeCheckers
         return (dir, "");
     }
 
-    private static (int Code, string Out, string Err) Exec(string program, string workDir, TimeSpan timeout, string[] args)
-    {
-        var psi = new ProcessStartInfo(program)
-        {
-            WorkingDirectory = workDir, RedirectStandardOutput = true, RedirectStandardError = true,
-            StandardOutputEncoding = Encoding.UTF8, StandardErrorEncoding = Encoding.UTF8,
-        };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        try
-        {
-            using var p = Process.Start(psi)!;
-            var stdout = p.StandardOutput.ReadToEndAsync();
-            var stderr = p.StandardError.ReadToEndAsync();
-            if (!p.WaitForExit(timeout))
-            {
-                p.Kill(entireProcessTree: true);
-                return (-1, "", $"{program} timed out after {timeout.TotalMinutes:0} min");
-            }
-            return (p.ExitCode, stdout.Result, stderr.Result);
-        }
-        catch (System.ComponentModel.Win32Exception e) { return (-1, "", e.Message); }
-    }
+    private static (int Code, string Out, string Err) Exec(string program, string workDir, TimeSpan timeout, string[] args) =>
+        ExternalProcess.Run(program, args, workDir, timeout);
 }

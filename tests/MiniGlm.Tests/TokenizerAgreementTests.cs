@@ -34,7 +34,7 @@ public class TokenizerAgreementTests(ITestOutputHelper output) : IDisposable
         new string('春', 300) + "，" + string.Concat(Enumerable.Repeat("白日依山尽黄河入海流", 40)),
     ];
 
-    [Fact]
+    [SkippableFact]
     public void Ours_transformers_js_and_llama_cpp_give_the_same_ids_with_gpt2()
     {
         NodeCheckers.Require();
@@ -43,7 +43,7 @@ public class TokenizerAgreementTests(ITestOutputHelper output) : IDisposable
         Assert.Empty(llama);
     }
 
-    [Fact]
+    [SkippableFact]
     public void Ours_transformers_js_and_llama_cpp_give_the_same_ids_with_a_trained_tokenizer()
     {
         NodeCheckers.Require();
@@ -57,7 +57,7 @@ public class TokenizerAgreementTests(ITestOutputHelper output) : IDisposable
     /// A tokenizer trained before (Han pairs, matched on UTF-16 units) keeps the ids it was trained with. Its
     /// exports carry the same pattern, but Hugging Face matches it on code points, so a character beyond the BMP
     /// (𠀋) is cut differently; llama.cpp, which has no Han-pair pre-tokenizer, cuts whole Han runs.
-    [Fact]
+    [SkippableFact]
     public void An_old_han_pair_tokenizer_differs_in_transformers_js_beyond_the_bmp_and_in_llama_cpp_on_chinese()
     {
         NodeCheckers.Require();
