@@ -55,6 +55,7 @@ public class GgufExportTests(ITestOutputHelper output) : IDisposable
     [InlineData(true)]
     public void Llama_cpp_decodes_greedily_as_our_decoder_does_in_every_dtype(bool trainedTokenizer)
     {
+        OutsideCheck.Ran(OutsideCheck.LlamaCpp);
         var ckpt = TrainTiny(trainedTokenizer);
         var (model, config) = CheckpointStore.LoadModel(ckpt, dropout: 0);
         using var _ = model;
@@ -226,6 +227,7 @@ public class GgufExportTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void A_model_with_biases_gives_llama_cpp_the_same_logits()
     {
+        OutsideCheck.Ran(OutsideCheck.LlamaCpp);
         manual_seed(5);
         using var model = new GptModel(new GptConfig { NLayer = 2, NHead = 2, NEmbd = 32, BlockSize = 16, VocabSize = 50304, Bias = true });
         using (no_grad())
@@ -248,6 +250,7 @@ public class GgufExportTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void Tokenizer_stats_compare_counts_no_line_that_llama_cpp_tokenizes_differently()
     {
+        OutsideCheck.Ran(OutsideCheck.LlamaCpp);
         var corpus = dir.Write("corpus/poems.txt", string.Concat(Enumerable.Repeat(Poem, 20)));
         var r = Cli.Run("tokenizer", "stats", "--input", corpus, "--compare", "llama.cpp", "--out", dir["gpt2.json"]);
         Assert.True(r.Code == 0, r.Err);
@@ -283,6 +286,7 @@ public class GgufExportTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void Refuses_an_existing_output_without_force_and_a_missing_checkpoint()
     {
+        OutsideCheck.Ran(OutsideCheck.LlamaCpp);
         var ckpt = TinyCheckpoint.Create(dir["ckpt"], ChatTemplate.Seed);
         var outPath = dir.Write("out.gguf", "keep me");
         var r = Cli.Run("export", "--ckpt", ckpt, "--format", "gguf", "--out", outPath);

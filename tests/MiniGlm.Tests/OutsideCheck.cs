@@ -9,6 +9,8 @@ namespace MiniGlm.Tests;
 /// tool, the test) to the file MINIGLM_OUTSIDE_CHECKS_LOG names; test.sh prints them after the run.
 public static class OutsideCheck
 {
+    public const string LlamaCpp = "llama.cpp (LLamaSharp 0.30.0's natives)";
+
     public static bool Required => Environment.GetEnvironmentVariable("MINIGLM_REQUIRE_OUTSIDE_CHECKS") == "1";
 
     private static readonly Lock logLock = new();
@@ -18,16 +20,20 @@ public static class OutsideCheck
     public static void Require(string tool, bool available, string whyNot, [CallerFilePath] string file = "", [CallerMemberName] string test = "")
     {
         var name = $"{Path.GetFileNameWithoutExtension(file)}.{test}";
-        Log(available ? "ran" : "skipped", tool, name);
+        Log(available ? "ran" : Required ? "FAILED" : "skipped", tool, name, available ? "" : whyNot);
         if (available) return;
         var message = $"{tool} is not available: {whyNot}";
         if (Required) Assert.Fail($"{message} (MINIGLM_REQUIRE_OUTSIDE_CHECKS=1: outside checks may not be skipped here)");
         Skip.If(true, message);
     }
 
-    private static void Log(string outcome, string tool, string test)
+    /// Records a check by a tool that is always there (llama.cpp's natives come with the LLamaSharp package).
+    public static void Ran(string tool, [CallerFilePath] string file = "", [CallerMemberName] string test = "") =>
+        Log("ran", tool, $"{Path.GetFileNameWithoutExtension(file)}.{test}", "");
+
+    private static void Log(string outcome, string tool, string test, string why)
     {
         if (Environment.GetEnvironmentVariable("MINIGLM_OUTSIDE_CHECKS_LOG") is not { Length: > 0 } path) return;
-        lock (logLock) File.AppendAllText(path, $"{outcome}\t{tool}\t{test}\n");
+        lock (logLock) File.AppendAllText(path, $"{outcome}\t{tool}\t{test}\t{why}\n");
     }
 }

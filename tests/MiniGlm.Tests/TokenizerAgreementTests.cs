@@ -38,6 +38,7 @@ public class TokenizerAgreementTests(ITestOutputHelper output) : IDisposable
     public void Ours_transformers_js_and_llama_cpp_give_the_same_ids_with_gpt2()
     {
         NodeCheckers.Require();
+        OutsideCheck.Ran(OutsideCheck.LlamaCpp);
         var (hf, llama) = Compare(TextTokenizer.Load(TokenizerSpec.Gpt2));
         Assert.Empty(hf);
         Assert.Empty(llama);
@@ -47,6 +48,7 @@ public class TokenizerAgreementTests(ITestOutputHelper output) : IDisposable
     public void Ours_transformers_js_and_llama_cpp_give_the_same_ids_with_a_trained_tokenizer()
     {
         NodeCheckers.Require();
+        OutsideCheck.Ran(OutsideCheck.LlamaCpp);
         var tok = Train(PreTokenPattern.Default);
         Assert.Equal("llama-bpe", GgufExport.PreTokenizer(tok.Spec));
         var (hf, llama) = Compare(tok);
@@ -61,6 +63,7 @@ public class TokenizerAgreementTests(ITestOutputHelper output) : IDisposable
     public void An_old_han_pair_tokenizer_differs_in_transformers_js_beyond_the_bmp_and_in_llama_cpp_on_chinese()
     {
         NodeCheckers.Require();
+        OutsideCheck.Ran(OutsideCheck.LlamaCpp);
         var tok = Train(PreTokenPattern.HanPairs);
         Assert.Contains("Han pairs", tok.Spec.ToString());
         var (hf, llama) = Compare(tok);
