@@ -156,6 +156,15 @@ public class ChatTemplateFormatsTests : IDisposable
         Assert.Contains("pre.Modelfile", r.Out);
     }
 
+    /// The README shows the Modelfile the export writes for the quickstart's model, not a copy made by hand.
+    [Fact]
+    public void The_readme_shows_the_modelfile_the_export_writes()
+    {
+        var readme = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "README.md"));
+        var expected = ChatTemplateFormats.Modelfile(Template, "mybot.gguf", 128);
+        Assert.Contains("```\n" + expected + "```\n", readme);
+    }
+
     /// A chat checkpoint exported to Hugging Face and to GGUF (with its Modelfile).
     private (string Hf, string Gguf) Export()
     {

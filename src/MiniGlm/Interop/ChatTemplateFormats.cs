@@ -19,45 +19,62 @@ public static class ChatTemplateFormats
     private const string SystemJoin = "\n", QuestionJoin = "\n";
     private static readonly string SystemEnd = ChatTemplate.SystemText(""), AnswerEnd = TextTokenizer.EndOfText;
 
-    /// Jinja, as transformers (jinja2), transformers.js (@huggingface/jinja) and llama.cpp render it.
+    /// Jinja, as transformers (jinja2), transformers.js (@huggingface/jinja) and llama.cpp render it. Every tag
+    /// trims the whitespace around it, so the lines and indents below are layout only: nothing but the values is
+    /// printed.
     public static string Jinja(ChatTemplate t)
     {
         string user = Jinja(t.UserPrefix), assistant = Jinja(t.AssistantPrefix);
-        return
-            "{%- set ns = namespace(system='', has_system=false, open='', has_open=false, turns='') -%}" +
-            "{%- for message in messages -%}" +
-            "{%- if message['role'] == 'system' or message['role'] == 'developer' -%}" +
-            $"{{%- set ns.system = ns.system + {Jinja(SystemJoin)} + message['content'] if ns.has_system else message['content'] -%}}" +
-            "{%- set ns.has_system = true -%}" +
-            "{%- elif message['role'] == 'user' -%}" +
-            $"{{%- set ns.open = ns.open + {Jinja(QuestionJoin)} + message['content'] if ns.has_open else message['content'] -%}}" +
-            "{%- set ns.has_open = true -%}" +
-            "{%- elif message['role'] == 'assistant' -%}" +
-            $"{{%- set ns.turns = ns.turns + {user} + ns.open + {assistant} + message['content'] + {Jinja(AnswerEnd)} -%}}" +
-            "{%- set ns.open = '' -%}{%- set ns.has_open = false -%}" +
-            "{%- endif -%}{%- endfor -%}" +
-            $"{{%- if ns.system != '' -%}}{{{{ ns.system + {Jinja(SystemEnd)} }}}}{{%- endif -%}}" +
-            "{{ ns.turns }}" +
-            $"{{%- if add_generation_prompt -%}}{{{{ {user} + ns.open + {assistant} }}}}{{%- elif ns.has_open -%}}{{{{ {user} + ns.open }}}}{{%- endif -%}}";
+        return string.Join("\n",
+            "{%- set ns = namespace(system='', has_system=false, open='', has_open=false, turns='') -%}",
+            "{%- for message in messages -%}",
+            "  {%- if message['role'] == 'system' or message['role'] == 'developer' -%}",
+            $"    {{%- set ns.system = ns.system + {Jinja(SystemJoin)} + message['content'] if ns.has_system else message['content'] -%}}",
+            "    {%- set ns.has_system = true -%}",
+            "  {%- elif message['role'] == 'user' -%}",
+            $"    {{%- set ns.open = ns.open + {Jinja(QuestionJoin)} + message['content'] if ns.has_open else message['content'] -%}}",
+            "    {%- set ns.has_open = true -%}",
+            "  {%- elif message['role'] == 'assistant' -%}",
+            $"    {{%- set ns.turns = ns.turns + {user} + ns.open + {assistant} + message['content'] + {Jinja(AnswerEnd)} -%}}",
+            "    {%- set ns.open = '' -%}",
+            "    {%- set ns.has_open = false -%}",
+            "  {%- endif -%}",
+            "{%- endfor -%}",
+            $"{{%- if ns.system != '' -%}}{{{{- ns.system + {Jinja(SystemEnd)} -}}}}{{%- endif -%}}",
+            "{{- ns.turns -}}",
+            $"{{%- if add_generation_prompt -%}}{{{{- {user} + ns.open + {assistant} -}}}}",
+            $"{{%- elif ns.has_open -%}}{{{{- {user} + ns.open -}}}}",
+            "{%- endif -%}");
     }
 
-    /// A Go text/template over Ollama's .Messages (Ollama always asks for the next answer). Only actions, no raw
-    /// text, so no trimming marker can eat a newline of the layout.
+    /// A Go text/template over Ollama's .Messages (Ollama always asks for the next answer). Every action trims the
+    /// whitespace around it, so the lines and indents are layout only.
     public static string Ollama(ChatTemplate t)
     {
         string user = Go(t.UserPrefix), assistant = Go(t.AssistantPrefix);
-        return
-            "{{- $system := \"\" }}{{- $hasSystem := false }}" +
-            "{{- range .Messages }}{{- if or (eq .Role \"system\") (eq .Role \"developer\") }}" +
-            $"{{{{- if $hasSystem }}}}{{{{- $system = printf \"%s%s%s\" $system {Go(SystemJoin)} .Content }}}}{{{{- else }}}}{{{{- $system = .Content }}}}{{{{- $hasSystem = true }}}}{{{{- end }}}}" +
-            "{{- end }}{{- end }}" +
-            $"{{{{- if $system }}}}{{{{ $system }}}}{{{{ {Go(SystemEnd)} }}}}{{{{- end }}}}" +
-            "{{- $open := \"\" }}{{- $hasOpen := false }}" +
-            "{{- range .Messages }}" +
-            $"{{{{- if eq .Role \"user\" }}}}{{{{- if $hasOpen }}}}{{{{- $open = printf \"%s%s%s\" $open {Go(QuestionJoin)} .Content }}}}{{{{- else }}}}{{{{- $open = .Content }}}}{{{{- $hasOpen = true }}}}{{{{- end }}}}" +
-            $"{{{{- else if eq .Role \"assistant\" }}}}{{{{ {user} }}}}{{{{ $open }}}}{{{{ {assistant} }}}}{{{{ .Content }}}}{{{{ {Go(AnswerEnd)} }}}}{{{{- $open = \"\" }}}}{{{{- $hasOpen = false }}}}" +
-            "{{- end }}{{- end }}" +
-            $"{{{{ {user} }}}}{{{{ $open }}}}{{{{ {assistant} }}}}";
+        return string.Join("\n",
+            "{{- $system := \"\" -}}",
+            "{{- $hasSystem := false -}}",
+            "{{- range .Messages -}}",
+            "  {{- if or (eq .Role \"system\") (eq .Role \"developer\") -}}",
+            $"    {{{{- if $hasSystem -}}}}{{{{- $system = printf \"%s%s%s\" $system {Go(SystemJoin)} .Content -}}}}",
+            "    {{- else -}}{{- $system = .Content -}}{{- $hasSystem = true -}}{{- end -}}",
+            "  {{- end -}}",
+            "{{- end -}}",
+            $"{{{{- if $system -}}}}{{{{- $system -}}}}{{{{- {Go(SystemEnd)} -}}}}{{{{- end -}}}}",
+            "{{- $open := \"\" -}}",
+            "{{- $hasOpen := false -}}",
+            "{{- range .Messages -}}",
+            "  {{- if eq .Role \"user\" -}}",
+            $"    {{{{- if $hasOpen -}}}}{{{{- $open = printf \"%s%s%s\" $open {Go(QuestionJoin)} .Content -}}}}",
+            "    {{- else -}}{{- $open = .Content -}}{{- $hasOpen = true -}}{{- end -}}",
+            "  {{- else if eq .Role \"assistant\" -}}",
+            $"    {{{{- {user} -}}}}{{{{- $open -}}}}{{{{- {assistant} -}}}}{{{{- .Content -}}}}{{{{- {Go(AnswerEnd)} -}}}}",
+            "    {{- $open = \"\" -}}",
+            "    {{- $hasOpen = false -}}",
+            "  {{- end -}}",
+            "{{- end -}}",
+            $"{{{{- {user} -}}}}{{{{- $open -}}}}{{{{- {assistant} -}}}}");
     }
 
     /// An Ollama Modelfile for the GGUF file named: its template (a chat model's layout, else the raw prompt), the
