@@ -116,12 +116,18 @@ public class BpeTrainerTests : IDisposable
     }
 
     [Fact]
-    public void Han_runs_are_cut_into_short_pre_tokens()
+    public void Pre_tokens_are_llama_3_s_on_code_points_and_the_old_pattern_still_cuts_han_pairs()
     {
-        var regex = PreTokenPattern.Compile(PreTokenPattern.Default);
-        var pieces = regex.Matches("宋太祖赵匡胤（九二七～九七六），涿州人。abc def").Select(m => m.Value).ToList();
-        Assert.Equal(["宋太", "祖赵", "匡胤", "（", "九二", "七", "～", "九七", "六", "），", "涿州", "人", "。abc", " def"], pieces);
-        Assert.Equal("宋太祖赵匡胤（九二七～九七六），涿州人。abc def", string.Concat(pieces));
+        const string text = "宋太祖赵匡胤（九二七～九七六），涿州人。abc def 好的😊谢谢 𠀋𠀋字";
+        List<string> Pieces(string pattern) => PreTokenSplitter.For(pattern).Split(text).Select(p => text.Substring(p.Offset, p.Length)).ToList();
+        // A run of letters is one pre-token, with the one character before it; 😊 and 𠀋 are one code point each.
+        Assert.Equal(["宋太祖赵匡胤", "（九二七", "～九七六", "），", "涿州人", "。abc", " def", " 好的", "😊谢谢", " 𠀋𠀋字"], Pieces(PreTokenPattern.Default));
+        // The pattern of tokenizers trained before, on UTF-16 units: 𠀋's surrogates are not letters.
+        Assert.Equal(["宋太", "祖赵", "匡胤", "（", "九二", "七", "～", "九七", "六", "），", "涿州", "人", "。abc", " def", " ", "好的", "😊",
+                      "谢谢", " 𠀋𠀋", "字"], Pieces(PreTokenPattern.HanPairs));
+        // What checkpoints of the old tokenizers recorded (data/…/meta.json "pattern"), to the character.
+        Assert.Equal(@"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?[\p{L}-[\u3400-\u4DBF\u4E00-\u9FFF\uF900-\uFAFF]]+|[\u3400-\u4DBF\u4E00-\u9FFF\uF900-\uFAFF]{1,2}|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+",
+            PreTokenPattern.HanPairs);
     }
 
     [Fact]

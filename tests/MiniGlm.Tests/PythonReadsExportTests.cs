@@ -1,12 +1,12 @@
-using System.Diagnostics;
 using System.Globalization;
 using MiniGlm.Checkpoints;
 using static TorchSharp.torch;
 
 namespace MiniGlm.Tests;
 
-/// Real PyTorch (and jinja2) read our exports: torch.load, then nanoGPT's forward written out in plain torch ops. Needs a
-/// Python with torch (Debian 12: `apt-get install python3-torch`, used by /usr/bin/python3); skipped without one.
+/// Real PyTorch reads our exports: torch.load, then nanoGPT's forward written out in plain torch ops. Needs a Python
+/// with torch (Debian: `apt-get install python3-torch`, used by /usr/bin/python3; test.sh installs it as root); an
+/// outside check (OutsideCheck): skipped without one, failed in CI.
 public class PythonReadsExportTests
 {
     private const string Forward = """
@@ -51,13 +51,14 @@ public class PythonReadsExportTests
     [InlineData("hf", "hf", "hf")]
     public void PyTorch_reads_our_export_and_gives_our_logits(string format, string outDir, string path)
     {
-        Skip.IfNot(HasTorch(), "no Python with torch (/usr/bin/python3 -c 'import torch' fails); apt-get install python3-torch to run this");
+        OutsideCheck.Require("python3-torch", ExternalProcess.Python("-c", "import torch").Code == 0,
+            "no Python with torch (/usr/bin/python3 -c 'import torch' fails); apt-get install python3-torch libopenblas0-pthread");
         using var tmp = new TempDir();
         var ckpt = TinyCheckpoint.Create(tmp["ckpt"]);
         Assert.Equal(0, Cli.Run("export", "--ckpt", ckpt, "--format", format, "--out", tmp[outDir]).Code);
         long[] ids = [464, 3290, 318, 257, 1332, 13, 50256, 11];
-        var (code, output) = Python(tmp.Write("forward.py", Forward), tmp[path], string.Join(",", ids), format);
-        Assert.True(code == 0, output);
+        var (code, output, error) = ExternalProcess.Python(tmp.Write("forward.py", Forward), tmp[path], string.Join(",", ids), format);
+        Assert.True(code == 0, error);
         var lines = output.Trim().Split('\n');
         Assert.Equal("1 2", lines[0]); // iter_num, nanoGPT's two AdamW parameter groups
         var theirs = lines[1].Split(' ').Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray();
@@ -69,48 +70,5 @@ public class PythonReadsExportTests
             var ours = model.call(tensor(ids).view(1, -1))[0, -1];
             Assert.True((ours - tensor(theirs)).abs().max().item<float>() < 1e-4f);
         }
-    }
-
-    /// transformers renders chat_template with jinja2 in a sandbox (trim_blocks, lstrip_blocks): ours must give
-    /// the text our ChatTemplate encodes.
-    [SkippableFact]
-    public void Jinja2_renders_the_exported_chat_template_as_our_chat_does()
-    {
-        Skip.IfNot(File.Exists("/usr/bin/python3") && Python("-c", "import jinja2").Code == 0, "no jinja2 for /usr/bin/python3 (apt-get install python3-jinja2)");
-        using var tmp = new TempDir();
-        var ckpt = TinyCheckpoint.Create(tmp["ckpt"], Generation.ChatTemplate.Seed);
-        Assert.Equal(0, Cli.Run("export", "--ckpt", ckpt, "--format", "hf", "--out", tmp["hf"]).Code);
-        const string Render = """
-            import json, sys
-            from jinja2.sandbox import ImmutableSandboxedEnvironment
-            cfg = json.load(open(sys.argv[1]))
-            env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=['jinja2.ext.loopcontrols'])
-            messages = [{'role': 'user', 'content': '静夜思是谁写的？'}, {'role': 'assistant', 'content': '李白'}, {'role': 'user', 'content': '再来一首'}]
-            sys.stdout.buffer.write(env.from_string(cfg['chat_template']).render(messages=messages, add_generation_prompt=True, eos_token=cfg['eos_token']).encode())
-            """;
-        var (code, output) = Python(tmp.Write("render.py", Render), tmp["hf/tokenizer_config.json"]);
-        Assert.True(code == 0, output);
-        var tok = Tokenization.TextTokenizer.Load(Tokenization.TokenizerSpec.Gpt2);
-        var ours = Generation.ChatTemplate.Seed.Render(tok, [("静夜思是谁写的？", "李白"), ("再来一首", null)]);
-        Assert.Equal("问：静夜思是谁写的？\n答：李白<|endoftext|>问：再来一首\n答：", output);
-        Assert.Equal(tok.Decode(ours), output.Replace("<|endoftext|>", ""));
-    }
-
-    private static bool HasTorch() => File.Exists("/usr/bin/python3") && Python("-c", "import torch").Code == 0;
-
-    private static (int Code, string Output) Python(params string[] args)
-    {
-        var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true,
-            StandardOutputEncoding = System.Text.Encoding.UTF8 };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        try
-        {
-            using var p = Process.Start(psi)!;
-            var stdout = p.StandardOutput.ReadToEndAsync();
-            var stderr = p.StandardError.ReadToEnd();
-            p.WaitForExit();
-            return (p.ExitCode, stdout.Result + stderr);
-        }
-        catch (System.ComponentModel.Win32Exception e) { return (-1, e.Message); }
     }
 }

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using MiniGlm.Tokenization;
 
 namespace MiniGlm.Tests;
@@ -41,7 +40,7 @@ public class TokenizerTests
     public void The_linear_merger_gives_the_library_s_ids()
     {
         var corpus = string.Concat(Samples().Take(50)) + "床前明月光，疑是地上霜。举头望明月，低头思故乡。" + new string('a', 300) + new string('，', 300);
-        var counts = Regex.Matches(corpus, PreTokenPattern.Default).GroupBy(m => m.Value).ToDictionary(g => g.Key, g => (long)g.Count());
+        var counts = PreTokenSplitter.For(PreTokenPattern.Default).Split(corpus).GroupBy(p => corpus.Substring(p.Offset, p.Length)).ToDictionary(g => g.Key, g => (long)g.Count());
         using var dir = new TempDir();
         TiktokenFile.Write(dir["tok.tiktoken"], BpeTrainer.Train(counts, 600));
         foreach (var tok in new[] { gpt2, TextTokenizer.FromFile(dir["tok.tiktoken"]) })
@@ -62,6 +61,31 @@ public class TokenizerTests
             Assert.True(spent.TotalSeconds < 5, $"{text.Length} × '{text[0]}' took {spent.TotalSeconds:F1} CPU s");
             Assert.Equal(text, gpt2.Decode(ids));
         }
+    }
+
+    /// A trained tokenizer takes a whole run of letters as one pre-token: a line of Chinese without punctuation, and
+    /// letters beyond the BMP among them (𠀋: a letter as a code point, two surrogates as UTF-16), must still
+    /// take the linear path.
+    [Fact]
+    public void A_long_han_run_is_one_pre_token_and_still_encodes_in_linear_time()
+    {
+        using var dir = new TempDir();
+        const string line = "床前明月光疑是地上霜𠀋字";
+        var counts = PreTokenSplitter.For(PreTokenPattern.Default).Split(line).ToDictionary(p => line.Substring(p.Offset, p.Length), _ => 10L);
+        TiktokenFile.Write(dir["tok.tiktoken"], BpeTrainer.Train(counts, 300));
+        var tok = TextTokenizer.FromFile(dir["tok.tiktoken"]);
+        foreach (var text in new[] { string.Concat(Enumerable.Repeat("床前明月光疑是地上霜", 30_000)), string.Concat(Enumerable.Repeat("𠀋字", 100_000)) })
+        {
+            Assert.Single(PreTokenSplitter.For(PreTokenPattern.Default).Split(text));
+            Assert.True(TextTokenizer.HasLongRun(text));
+            var cpu = CpuTime.Now;
+            var ids = tok.Encode(text);
+            var spent = CpuTime.Now - cpu;
+            Assert.True(spent.TotalSeconds < 5, $"{text.Length} characters took {spent.TotalSeconds:F1} s of CPU");
+            Assert.Equal(text, tok.Decode(ids));
+            Assert.Equal(tok.EncodeLinear(text[..3000]), tok.Encode(text[..3000]));
+        }
+        Assert.False(TextTokenizer.HasLongRun(string.Concat(Enumerable.Repeat("𠀋字", 200)), codePoints: false)); // as UTF-16: no long run
     }
 
     [Fact]

@@ -16,7 +16,8 @@ public static class ExportCommand
 
     private static readonly Format[] Formats =
     [
-        new("gguf", "llama.cpp / Ollama / LM Studio: one .gguf file (--dtype f32|f16|q8_0, default f16)", Gguf),
+        new("gguf", "llama.cpp / Ollama / LM Studio: one .gguf file (--dtype f32|f16|q8_0, default f16)\n" +
+                    "           and an Ollama NAME.Modelfile beside NAME.gguf", Gguf),
         new("hf", "a Hugging Face GPT2LMHeadModel directory: config.json, model.safetensors, generation_config.json,\n" +
                   "           tokenizer.json, tokenizer_config.json (transformers, vLLM, TGI)", HuggingFace),
         new("nanogpt", "PATH/ckpt.pt (or PATH itself if it ends in .pt) for nanoGPT's sample.py and\n" +
@@ -51,6 +52,7 @@ public static class ExportCommand
         cl.RejectUnknown("export");
         var r = GgufExport.Run(ckpt, outPath, dtype, force);
         Console.WriteLine($"wrote {r.Path}: {r.Bytes / 1e6:F1} MB, {dtype}, {r.Tensors} tensors, llama.cpp gpt2 with pre-tokenizer {r.PreTokenizer}, in {r.Elapsed.TotalSeconds:F1} s");
+        Console.WriteLine($"wrote {r.Modelfile}: for Ollama, `ollama create NAME -f {r.Modelfile}`");
     }
 
     private static void NanoGpt(CommandLine cl, string ckpt, string output, bool force) => Written(cl, ckpt, "nanogpt", dir =>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 
 namespace MiniGlm.Data;
 
@@ -63,14 +64,18 @@ internal sealed class TextChunker(int chunkChars, TextChunker.CutRule isSafeCut,
     /// text[p..] separately gives the ids of encoding text. Every alternative except the whitespace ones matches a
     /// run of one class (an optional leading space aside); whitespace runs and their look-ahead only matter when
     /// text[p-1] is whitespace; contractions start with an apostrophe; and the pattern has no look-behind. So a
-    /// class change after a non-space, non-apostrophe char is a boundary. .NET's regex sees UTF-16 units, so each
-    /// surrogate is class "other"; we still never split a pair.
+    /// class change after a non-space, non-apostrophe char is a boundary. The pattern is matched on code points
+    /// (Tokenization.PreTokenSplitter), so the classes are those of the code points on either side; a surrogate pair
+    /// is never split.
     public static bool IsSafeCut(ReadOnlySpan<char> text, int p)
     {
         char before = text[p - 1];
         if (before == '\'' || char.IsHighSurrogate(before)) return false;
-        int c = Class(before);
-        return c != Whitespace && c != Class(text[p]);
+        // A lone surrogate decodes to U+FFFD, a symbol: "other", as the regex sees it.
+        Rune.DecodeLastFromUtf16(text[..p], out var last, out _);
+        Rune.DecodeFromUtf16(text[p..], out var next, out _);
+        int c = Class(last);
+        return c != Whitespace && c != Class(next);
     }
 
     /// The cut rule for PreTokenPattern: after a line end and before a non-space, where no match can continue.
@@ -78,10 +83,10 @@ internal sealed class TextChunker(int chunkChars, TextChunker.CutRule isSafeCut,
 
     private const int Whitespace = 0, Letter = 1, Number = 2, Other = 3;
 
-    private static int Class(char c)
+    private static int Class(Rune c)
     {
-        if (char.IsWhiteSpace(c)) return Whitespace;
-        return char.GetUnicodeCategory(c) switch
+        if (Rune.IsWhiteSpace(c)) return Whitespace;
+        return Rune.GetUnicodeCategory(c) switch
         {
             UnicodeCategory.UppercaseLetter or UnicodeCategory.LowercaseLetter or UnicodeCategory.TitlecaseLetter
                 or UnicodeCategory.ModifierLetter or UnicodeCategory.OtherLetter => Letter,

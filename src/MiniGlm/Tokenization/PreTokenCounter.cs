@@ -1,11 +1,10 @@
 using System.Runtime.InteropServices;
-using System.Text.RegularExpressions;
 using MiniGlm.Data;
 
 namespace MiniGlm.Tokenization;
 
 /// Counts how often each pre-token occurs in a corpus: the only pass over the text that BPE training needs.
-/// Files are read in blocks of whole lines, split by the pattern on every core, each worker counting into its
+/// Files are read in blocks of whole lines, split by the pattern (<see cref="PreTokenSplitter"/>) on every core, each worker counting into its
 /// own dictionary (looked up by span, so a repeated pre-token allocates nothing); the dictionaries are summed at
 /// the end. Memory is bounded by the number of distinct pre-tokens, not by the corpus.
 public static class PreTokenCounter
@@ -15,13 +14,13 @@ public static class PreTokenCounter
     /// <param name="maxChars">stop after about this many characters (whole lines), 0 = everything.</param>
     public static Result Count(IReadOnlyList<string> files, string pattern, long maxChars = 0, int threads = 0)
     {
-        var regex = PreTokenPattern.Compile(pattern);
+        var splitter = PreTokenSplitter.For(pattern);
         var partial = new List<Dictionary<string, long>>();
         long chars = 0;
         var options = new ParallelOptions { MaxDegreeOfParallelism = threads > 0 ? threads : Environment.ProcessorCount };
         Parallel.ForEach(Blocks(files, maxChars, n => chars += n), options,
             () => new Dictionary<string, long>(),
-            (block, _, counts) => { CountBlock(regex, block, counts); return counts; },
+            (block, _, counts) => { CountBlock(splitter, block, counts); return counts; },
             counts => { lock (partial) partial.Add(counts); });
         var total = partial.MaxBy(d => d.Count) ?? [];
         foreach (var counts in partial.Where(d => d != total))
@@ -29,12 +28,12 @@ public static class PreTokenCounter
         return new Result(total, chars);
     }
 
-    private static void CountBlock(Regex regex, string block, Dictionary<string, long> counts)
+    private static void CountBlock(PreTokenSplitter splitter, string block, Dictionary<string, long> counts)
     {
         var lookup = counts.GetAlternateLookup<ReadOnlySpan<char>>();
-        foreach (var m in regex.EnumerateMatches(block))
+        foreach (var (offset, length) in splitter.Split(block))
         {
-            var piece = block.AsSpan(m.Index, m.Length);
+            var piece = block.AsSpan(offset, length);
             if (lookup.TryGetValue(piece, out var n)) lookup[piece] = n + 1;
             else lookup[piece] = 1;
         }

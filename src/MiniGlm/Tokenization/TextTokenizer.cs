@@ -1,7 +1,8 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.IO.Compression;
 using System.Reflection;
-using System.Text.RegularExpressions;
+using System.Text;
 using Microsoft.ML.Tokenizers;
 
 namespace MiniGlm.Tokenization;
@@ -35,7 +36,7 @@ public sealed class TextTokenizer
     public int MaxTokenBytes { get; }
 
     /// What every TextTokenizer for one rank file shares: built once, cached.
-    private sealed record Engine(Tokenizer Tokenizer, Regex PreTokens, RankMerger Merger, byte[][] TokenBytes);
+    private sealed record Engine(Tokenizer Tokenizer, PreTokenSplitter PreTokens, RankMerger Merger, byte[][] TokenBytes);
 
     /// A byte-level BPE (engine) or a character vocabulary (chars): exactly one of the two.
     private TextTokenizer(TokenizerSpec spec, Engine? engine, CharVocabulary? chars, byte[][] tokenBytes, IReadOnlyDictionary<string, int> special)
@@ -107,9 +108,9 @@ public sealed class TextTokenizer
         if (bytes.Length > Data.TokenFileWriter.MaxVocabSize)
             throw new MiniGlmException($"{path}: {bytes.Length} ids, but .bin files store uint16 ids (at most {Data.TokenFileWriter.MaxVocabSize})");
         // No special tokens for the pre-tokenizer: their text in ordinary input stays ordinary text.
-        var regex = PreTokenPattern.Compile(pattern);
-        var tok = TiktokenTokenizer.Create(new MemoryStream(rankFile), new RegexPreTokenizer(regex, null), normalizer: null, specialTokens: special);
-        return new Engine(tok, regex, new RankMerger(ranks), bytes);
+        var splitter = PreTokenSplitter.For(pattern);
+        var tok = TiktokenTokenizer.Create(new MemoryStream(rankFile), splitter, normalizer: null, specialTokens: special);
+        return new Engine(tok, splitter, new RankMerger(ranks), bytes);
     }
 
     /// Text with a long run of one character class (300,000 '，', a line of '=' or spaces) may hold a pre-token
@@ -118,23 +119,32 @@ public sealed class TextTokenizer
     public IReadOnlyList<int> Encode(string text) => Encode(text.AsSpan());
 
     public IReadOnlyList<int> Encode(ReadOnlySpan<char> text) =>
-        chars?.Encode(text) ?? (HasLongRun(text) ? EncodeLinear(text.ToString()) : tokenizer!.EncodeToIds(text));
+        chars?.Encode(text) ?? (HasLongRun(text, engine!.PreTokens.CodePoints) ? EncodeLinear(text) : tokenizer!.EncodeToIds(text));
 
-    internal List<int> EncodeLinear(string text)
+    internal List<int> EncodeLinear(ReadOnlySpan<char> text)
     {
         var ids = new List<int>(text.Length / 2);
-        foreach (var m in engine!.PreTokens.EnumerateMatches(text)) engine.Merger.Encode(text.AsSpan(m.Index, m.Length), ids);
+        foreach (var (offset, length) in engine!.PreTokens.Split(text)) engine.Merger.Encode(text.Slice(offset, length), ids);
         return ids;
     }
 
     /// Every pre-token of our patterns and GPT-2's is at most one leading character, a run of one class (letters,
-    /// digits, spaces, other) and line ends: without a run of LongRun, no pre-token is long.
-    internal static bool HasLongRun(ReadOnlySpan<char> text)
+    /// digits, spaces, other) and line ends: without a run of LongRun, no pre-token is long. The classes are those
+    /// the pattern sees: of code points, or (the old Han-pair pattern) of UTF-16 units.
+    internal static bool HasLongRun(ReadOnlySpan<char> text, bool codePoints = true)
     {
         int run = 0, last = -1;
-        foreach (var c in text)
+        for (int i = 0; i < text.Length; i++)
         {
-            int cls = char.IsLetter(c) ? 0 : char.IsNumber(c) ? 1 : char.IsWhiteSpace(c) ? 2 : 3;
+            var category = codePoints && i + 1 < text.Length && char.IsSurrogatePair(text[i], text[i + 1])
+                ? Rune.GetUnicodeCategory(new Rune(text[i], text[++i]))
+                : char.GetUnicodeCategory(text[i]);
+            int cls = char.IsWhiteSpace(text[i]) ? 2 : category switch
+            {
+                <= UnicodeCategory.OtherLetter => 0,
+                UnicodeCategory.DecimalDigitNumber or UnicodeCategory.LetterNumber or UnicodeCategory.OtherNumber => 1,
+                _ => 3,
+            };
             run = cls == last ? run + 1 : 1;
             if (run >= LongRun) return true;
             last = cls;

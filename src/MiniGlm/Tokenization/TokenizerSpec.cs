@@ -43,7 +43,11 @@ public sealed record TokenizerSpec
 
     public override int GetHashCode() => HashCode.Combine(Type, IsFile ? Sha256 : Type == CharsType ? Chars?.Count.ToString() : Name);
 
-    public override string ToString() => IsFile ? $"{Name} (sha256 {Sha256?[..Math.Min(12, Sha256.Length)]}…)" : Name;
+    /// Names the pre-tokenizer only where it is not the one trained tokenizers use now, so two specs that differ
+    /// only there do not print alike.
+    public override string ToString() => IsFile
+        ? $"{Name} (sha256 {Sha256?[..Math.Min(12, Sha256.Length)]}…{(Pattern == PreTokenPattern.Default ? "" : $", pre-tokenizer {PreTokenPattern.NameOf(Pattern)}")})"
+        : Name;
 
     /// Puts this tokenizer's rank file into dir (as tokenizer.tiktoken, verified against Sha256) and returns the
     /// spec that points there; GPT-2 needs no file and is returned as is.

@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 
 namespace MiniGlm.Interop.Gguf;
 
-public sealed record GgufExportResult(string Path, long Bytes, int Tensors, string PreTokenizer, TimeSpan Elapsed);
+public sealed record GgufExportResult(string Path, string Modelfile, long Bytes, int Tensors, string PreTokenizer, TimeSpan Elapsed);
 
 /// A checkpoint as a GGUF file of llama.cpp's `gpt2` architecture, which is nanoGPT's model: learned positions,
 /// pre-LayerNorm blocks, fused q/k/v, a 4× GELU MLP, the head tied to the token embedding (no `output` tensor, so
@@ -16,12 +16,19 @@ public sealed record GgufExportResult(string Path, long Bytes, int Tensors, stri
 /// llama.cpp's gpt2 requires every bias and norm bias: a model trained with bias=false gets zero biases, which
 /// compute the same thing. It takes the vocabulary size from the token list, so token_embd is cut to the
 /// tokenizer's ids (our padding to a multiple of 64 is dropped).
+/// Beside the file goes an Ollama Modelfile (NAME.Modelfile for NAME.gguf) with the same chat layout as the file's
+/// Jinja template (both from <see cref="ChatTemplateFormats"/>).
 public static class GgufExport
 {
+    /// The Modelfile written beside a .gguf file.
+    public static string ModelfilePath(string ggufPath) => Path.ChangeExtension(ggufPath, ".Modelfile");
+
     public static GgufExportResult Run(string ckpt, string outPath, GgufFileType fileType, bool force)
     {
         if (Directory.Exists(outPath)) throw new MiniGlmException($"{outPath}: is a directory; --out names the .gguf file to write");
-        if (File.Exists(outPath) && !force) throw new MiniGlmException($"{outPath}: already exists (pass --force to overwrite it)");
+        var modelfile = ModelfilePath(outPath);
+        foreach (var path in new[] { outPath, modelfile })
+            if (File.Exists(path) && !force) throw new MiniGlmException($"{path}: already exists (pass --force to overwrite it)");
         var clock = Stopwatch.StartNew();
         var dir = CheckpointStore.Resolve(ckpt);
         var (model, config) = CheckpointStore.LoadModel(dir, dropout: 0);
@@ -31,20 +38,24 @@ public static class GgufExport
             var writer = new GgufWriter();
             var pre = WriteMetadata(writer, model.Config, tokenizer, config.ChatTemplate, Path.GetFileNameWithoutExtension(outPath), fileType);
             int tensors = WriteTensors(writer, model, tokenizer.VocabSize, fileType);
-            try { AtomicFile.Write(outPath, tmp => { using var file = File.Create(tmp); writer.Write(file); }); }
-            catch (IOException e) { throw new MiniGlmException($"{outPath}: cannot write ({e.Message}); nothing was written there", e); }
-            return new GgufExportResult(outPath, new FileInfo(outPath).Length, tensors, pre, clock.Elapsed);
+            try
+            {
+                AtomicFile.Write(outPath, tmp => { using var file = File.Create(tmp); writer.Write(file); });
+                AtomicFile.WriteAllText(modelfile, ChatTemplateFormats.Modelfile(config.ChatTemplate, Path.GetFileName(outPath), model.Config.BlockSize));
+            }
+            catch (IOException e) { throw new MiniGlmException($"{outPath}: cannot write ({e.Message})", e); }
+            return new GgufExportResult(outPath, modelfile, new FileInfo(outPath).Length, tensors, pre, clock.Elapsed);
         }
     }
 
     /// llama.cpp refuses a `tokenizer.ggml.pre` it does not know, so each of our patterns maps to a known one.
-    /// GPT-2's is "gpt-2". Ours is llama 3's (cl100k) pattern except that Han is cut two characters at a time;
-    /// no llama.cpp pre-tokenizer does that, so "llama-bpe" takes whole Han runs and may merge across our
-    /// two-character cuts: the same text, sometimes other ids (measured in docs/formats.md).
+    /// GPT-2's is "gpt-2"; trained tokenizers' is llama 3's, "llama-bpe", exactly. Those trained before cut Han two
+    /// characters at a time, which no llama.cpp pre-tokenizer does: they fall back to "llama-bpe", which takes whole
+    /// Han runs and may merge across the two-character cuts (the same text, sometimes other ids; docs/formats.md).
     public static string PreTokenizer(TokenizerSpec spec) => spec switch
     {
         { IsFile: false, Name: "gpt2" } => "gpt-2",
-        { IsFile: true } when spec.Pattern == PreTokenPattern.Default => "llama-bpe",
+        { IsFile: true, Pattern: PreTokenPattern.Llama3 or PreTokenPattern.HanPairs } => "llama-bpe",
         _ => throw new MiniGlmException($"tokenizer {spec}: its pre-tokenizer pattern has no llama.cpp equivalent, cannot export to GGUF"),
     };
 
@@ -75,7 +86,7 @@ public static class GgufExport
         w.Add("tokenizer.ggml.eos_token_id", (uint)tokenizer.EotId);
         // Our models never saw a BOS in front of a prompt ("llama-bpe" would add one by default).
         w.Add("tokenizer.ggml.add_bos_token", false);
-        if (template is not null) w.Add("tokenizer.chat_template", ChatTemplateJinja.From(template));
+        if (template is not null) w.Add("tokenizer.chat_template", ChatTemplateFormats.Jinja(template));
         return pre;
     }
 

@@ -8,8 +8,8 @@ namespace MiniGlm.Interop.HuggingFace;
 
 /// A byte-level BPE as Hugging Face's `tokenizers` describes it: tokenizer.json (vocab, merges, our pre-tokenizer
 /// regex as a Split then ByteLevel without its own regex) and tokenizer_config.json (special tokens, the chat
-/// template in Jinja so apply_chat_template renders 问：/答：). Read back from tokenizer.json, or vocab.json (GPT-2's
-/// slow-tokenizer files, with GPT-2's pattern).
+/// template from <see cref="ChatTemplateFormats"/>, so apply_chat_template renders 问：/答：). Read back from
+/// tokenizer.json, or vocab.json (GPT-2's slow-tokenizer files, with GPT-2's pattern).
 public static class HfTokenizer
 {
     public const string JsonFile = "tokenizer.json", ConfigFile = "tokenizer_config.json", VocabFile = "vocab.json";
@@ -60,22 +60,10 @@ public static class HfTokenizer
             ["tokenizer_class"] = "PreTrainedTokenizerFast", ["model_max_length"] = contextLength,
             ["bos_token"] = eot, ["eos_token"] = eot, ["unk_token"] = eot, ["pad_token"] = eot,
             ["add_bos_token"] = false, ["add_prefix_space"] = false, ["clean_up_tokenization_spaces"] = false,
-            ["chat_template"] = JinjaTemplate(template),
+            ["chat_template"] = ChatTemplateFormats.Jinja(template),
         };
         File.WriteAllText(Path.Combine(dir, ConfigFile), config.ToJsonString(new JsonSerializerOptions(Json) { WriteIndented = true }));
     }
-
-    /// Our chat layout in Jinja: `{system}\n` `问：{user}` `\n答：{assistant}<|endoftext|>`, and `\n答：` as the
-    /// generation prompt; the same text ChatTemplate.Render encodes.
-    public static string JinjaTemplate(ChatTemplate t) =>
-        "{%- for message in messages -%}" +
-        "{%- if message['role'] == 'system' -%}{{ message['content'] + '\\n' }}" +
-        $"{{%- elif message['role'] == 'user' -%}}{{{{ {Literal(t.UserPrefix)} + message['content'] }}}}" +
-        $"{{%- elif message['role'] == 'assistant' -%}}{{{{ {Literal(t.AssistantPrefix)} + message['content'] + eos_token }}}}" +
-        "{%- endif -%}{%- endfor -%}" +
-        $"{{%- if add_generation_prompt -%}}{{{{ {Literal(t.AssistantPrefix)} }}}}{{%- endif -%}}";
-
-    private static string Literal(string s) => "'" + s.Replace("\\", "\\\\").Replace("'", "\\'").Replace("\n", "\\n") + "'";
 
     /// Reads the tokenizer of a Hugging Face directory: tokenizer.json, else vocab.json; null if it has neither.
     /// A vocabulary equal to GPT-2's is GPT-2's; any other becomes a rank file written into scratchDir.
