@@ -38,6 +38,9 @@ public class PromptBudgetTests
         int oneTurn = Rendered(History[^1..], "李白是哪个朝代的？").Count;
         var tight = new PromptBudget(Gpt2, Seed, maxTurns: 4, blockSize: oneTurn + 16 + 5);
         Assert.Equal(Rendered(History[^1..], "李白是哪个朝代的？"), tight.Chat(History, "李白是哪个朝代的？", null, 16));
+        Assert.Equal(1, tight.Compose(History, "李白是哪个朝代的？", null, 16).TurnsKept);   // what eval reports as history_kept
+        Assert.Equal(2, roomy.Compose(History, "李白是哪个朝代的？", null, 16).TurnsKept);
+        Assert.Equal(0, new PromptBudget(Gpt2, Seed, maxTurns: 4, blockSize: oneTurn).Compose(History, "李白是哪个朝代的？", null, 16).TurnsKept);
 
         // A system text goes first, encoded on its own, and counts against the budget.
         var withSystem = roomy.Chat(History, "李白是哪个朝代的？", "你是诗词助手。", 16);

@@ -129,11 +129,11 @@ public class SftDataBuildTests : IDisposable
 
         var recite = Of(build, "recite");
         Assert.Contains(recite, q => q.Question.Contains("金昌绪的《春怨》") || q.Question.Contains("金昌绪的春怨"));
-        Assert.Contains(recite, q => q.Answer == "打起黄莺儿，莫教枝上啼。\n啼时惊妾梦，不得到辽西。");
+        Assert.Contains(recite, q => q.Answer == "金昌绪的《春怨》：打起黄莺儿，莫教枝上啼。\n啼时惊妾梦，不得到辽西。"); // names what it recites
         Assert.DoesNotContain(recite, q => q.Question.Contains("杂诗"));  // which of the two?
-        var jys = Assert.Single(recite, q => q.Answer.StartsWith("床前"));
-        Assert.Equal("床前明月光，疑是地上霜。\n举头望明月，低头思故乡。", jys.Answer);
-        Assert.Contains(recite, q => q.Answer.StartsWith("大雅久不作，吾衰竟谁陈。\n")); // the editor's note is gone
+        var jys = Assert.Single(recite, q => q.Answer.StartsWith("《静夜思》"));
+        Assert.Equal("《静夜思》：床前明月光，疑是地上霜。\n举头望明月，低头思故乡。", jys.Answer);
+        Assert.Contains(recite, q => q.Answer.StartsWith("《古风》：大雅久不作，吾衰竟谁陈。\n")); // the editor's note is gone
 
         var next = Of(build, "next_line").ToDictionary(q => q.Key!, q => q.Answer);
         Assert.Equal("“床前明月光”的下一句是“疑是地上霜”。", next["疑是地上霜"]);
@@ -153,7 +153,7 @@ public class SftDataBuildTests : IDisposable
         // poems continue differently are not asked.
         var all = PoetryQuestions.Build(Kb(), new PoetryQaOptions { AllPoems = true, HeldOutFraction = 0, PhrasingsPerFact = 1, NextLinesPerPoem = 10 }, Chars);
         Assert.DoesNotContain(Of(all, "who_wrote"), q => q.Key == "畅当" || q.Key == "无名氏");
-        Assert.Contains(Of(all, "recite"), q => q.Question.Contains("畅当的") && q.Answer.StartsWith("迥临飞鸟上"));
+        Assert.Contains(Of(all, "recite"), q => q.Question.Contains("畅当的") && q.Answer.StartsWith("畅当的《登鹳雀楼》：迥临飞鸟上"));
         Assert.DoesNotContain(Of(all, "next_line"), q => q.Question.Contains("一二三四五"));
         Assert.DoesNotContain(Of(all, "next_line"), q => q.Key == "花落知多少" && q.Question.Contains("春眠不觉晓"));
         Assert.DoesNotContain(Of(all, "line_source"), q => q.Question.Contains("一二三四五"));
@@ -214,7 +214,7 @@ public class SftDataBuildTests : IDisposable
     public void Phrasings_sampling_and_seed_are_honoured()
     {
         var kb = Kb();
-        var options = new PoetryQaOptions { HeldOutFraction = 0, MaxPerTemplate = 1, Seed = 7 };
+        var options = new PoetryQaOptions { HeldOutFraction = 0, MaxPerTemplate = 1, Seed = 7, RefusalShare = 0 };
         var build = PoetryQuestions.Build(kb, options, Chars);
         Assert.All(build.PerTemplate.Values, n => Assert.Equal(1, n));
         Assert.Equal(build.Train.Count, build.PerTemplate.Values.Sum());
@@ -222,7 +222,7 @@ public class SftDataBuildTests : IDisposable
         Assert.Equal(build.Train, PoetryQuestions.Build(kb, options, Chars).Train);
         Assert.NotEqual(build.Train, PoetryQuestions.Build(kb, options with { Seed = 8 }, Chars).Train);
 
-        var two = PoetryQuestions.Build(kb, new PoetryQaOptions { HeldOutFraction = 0, PhrasingsPerFact = 2 }, Chars);
+        var two = PoetryQuestions.Build(kb, new PoetryQaOptions { HeldOutFraction = 0, PhrasingsPerFact = 2, RefusalShare = 0 }, Chars);
         foreach (var fact in two.Train.GroupBy(q => (q.Type, q.Answer)))
             Assert.Equal(fact.Count(), fact.Select(q => q.Question).Distinct().Count()); // never the same phrasing twice
         Assert.Contains(two.Train.GroupBy(q => (q.Type, q.Answer)), g => g.Count() == 2);
@@ -237,16 +237,19 @@ public class SftDataBuildTests : IDisposable
         var trainQuestions = build.Train.Select(q => QaPair.Comparable(q.Question)).ToHashSet();
         Assert.All(build.HeldOutUnseen.Concat(build.HeldOutParaphrase), q => Assert.DoesNotContain(QaPair.Comparable(q.Question), trainQuestions));
         // Unseen: no training question has that answer for that type. Paraphrase: some training question does.
+        // Unseen: poems and poets kept out of the knowledge, asked as training asks, answered with a refusal that
+        // names what was asked; no training question has that answer.
         var trainFacts = build.Train.Select(q => (q.Type, q.Answer)).ToHashSet();
         Assert.All(build.HeldOutUnseen, q => Assert.DoesNotContain((q.Type, q.Answer), trainFacts));
+        Assert.All(build.HeldOutUnseen, q => { Assert.StartsWith("refuse_", q.Type); Assert.StartsWith("我没有读过", q.Answer); });
         Assert.All(build.HeldOutParaphrase, q => Assert.Contains((q.Type, q.Answer), trainFacts));
         var heldOutPhrasings = PoetryPhrasings.ByType.Values.SelectMany(p => p.Skip(p.Length - PoetryPhrasings.HeldOut)).ToList();
         Assert.All(build.HeldOutParaphrase, q => Assert.Contains(heldOutPhrasings,
             p => q.Question.StartsWith(p[..p.IndexOf("{x}")]) && q.Question.EndsWith(p[(p.IndexOf("{x}") + 3)..])));
 
         // The knowledge text holds what training asks about (a recited poem) and nothing held out.
-        Assert.All(build.Train.Where(q => q.Type == "recite"), q => Assert.Contains(q.Answer, build.KnowledgeText));
-        Assert.All(build.HeldOutUnseen.Where(q => q.Type is "recite" or "author_bio"), q => Assert.DoesNotContain(q.Answer, build.KnowledgeText));
+        Assert.All(build.Train.Where(q => q.Type == "recite"), q => Assert.Contains(q.Answer[(q.Answer.IndexOf('：') + 1)..], build.KnowledgeText));
+        Assert.All(build.HeldOutUnseen.Where(q => q.Type == "refuse_line"), q => Assert.DoesNotContain(q.Answer.Split('“', '”')[1], build.KnowledgeText));
 
         var leak = new QaPair(build.Train[0].Question + "。", "x");
         Assert.Throws<MiniGlmException>(() => HeldOutSplit.EnsureDisjoint(build.Train, [leak]));
@@ -261,7 +264,8 @@ public class SftDataBuildTests : IDisposable
         foreach (var c in build.Conversations)
         {
             Assert.InRange(c.Turns.Count, 2, 4);
-            Assert.All(c.Turns, t => Assert.Contains(t, trained));                   // a training question, its gold answer
+            Assert.Contains(c.Turns[0], trained);                                    // a training question, its gold answer
+            Assert.All(c.Turns.Where(t => !t.Type!.StartsWith("follow_")), t => Assert.Contains(t, trained));
             Assert.Equal(c.Turns.Count, c.Turns.Select(t => (t.Type, t.Answer)).Distinct().Count()); // never the same fact twice
             Assert.True(c.Turns.Sum(t => ChatTemplate.Seed.PromptText(t.Question).Length + t.Answer.Length + 1) <= 200);
         }
@@ -282,6 +286,72 @@ public class SftDataBuildTests : IDisposable
     }
 
     [Fact]
+    public void Follow_ups_lean_on_the_turn_before_and_their_answers_name_what_it_named()
+    {
+        var build = PoetryQuestions.Build(Kb(), new PoetryQaOptions { HeldOutFraction = 0, Seed = 5, ConversationShare = 3, PhrasingsPerFact = 3 }, Chars);
+        var pairs = build.Conversations.SelectMany(c => c.Turns.Zip(c.Turns.Skip(1))).Where(p => p.Second.Type!.StartsWith("follow_")).ToList();
+        foreach (var reference in new[] { "poem", "poet", "line", "ordinal" })
+            Assert.Contains(pairs, p => p.Second.Type == $"follow_{reference}");
+        static string Title(string answer) => answer[answer.IndexOf('《')..(answer.IndexOf('》') + 1)];
+        foreach (var (before, follow) in pairs)
+        {
+            Assert.DoesNotContain("《", follow.Question);                            // short: it names nothing
+            Assert.Contains(follow.Key!, follow.Answer);
+            switch (follow.Type)
+            {
+                case "follow_poem" or "follow_ordinal": Assert.Contains(Title(follow.Answer), before.Answer); break;
+                case "follow_line": Assert.StartsWith($"“{before.Answer.Split('“', '”')[^2]}”的下一句是", follow.Answer); break;
+                case "follow_poet": Assert.Contains(follow.Answer[..2], before.Answer); break;  // the poet's name
+            }
+        }
+        Assert.Contains(pairs, p => p.Second.Question == "背一下" || p.Second.Question == "背一下这首诗");
+        Assert.Contains(pairs, p => p.Second.Answer == "《江雪》的第三句是“孤舟蓑笠翁”。" || p.Second.Answer.StartsWith("《江雪》的第") || p.Second.Answer.StartsWith("《江雪》的最后"));
+
+        // Held out: the last question is a short form no training question uses, one set per kind of reference.
+        var trained = build.Train.Concat(build.Conversations.SelectMany(c => c.Turns)).Select(q => QaPair.Comparable(q.Question)).ToHashSet();
+        Assert.NotEmpty(build.HeldOutFollowUp);
+        Assert.All(build.HeldOutFollowUp, c =>
+        {
+            Assert.StartsWith("follow_", c.Turns[^1].Type);
+            Assert.DoesNotContain(QaPair.Comparable(c.Turns[^1].Question), trained);
+            Assert.Contains(c.Turns[0], build.Train);
+        });
+        Assert.Contains(build.HeldOutFollowUp, c => c.Turns[^1].Type == "follow_poet");
+    }
+
+    [Fact]
+    public void Refusals_name_what_was_asked_and_never_deny_what_it_read()
+    {
+        var build = PoetryQuestions.Build(Kb(), new PoetryQaOptions { HeldOutFraction = 0, RefusalShare = 1, MaxLines = 2 }, Chars);
+        var refusals = build.Train.Where(q => q.Type!.StartsWith("refuse_")).ToList();
+        Assert.NotEmpty(refusals);
+        Assert.All(refusals, q => Assert.Equal(PoetryRefusals.Key, q.Key));
+        var known = build.Train.Where(q => q.Type == "recite").Select(q => q.Answer).ToList();
+        // 畅当's 登鹳雀楼 is not read (max_lines 2 keeps the anthology's), but its title is a poem it read: never refused.
+        Assert.DoesNotContain(refusals, q => q.Answer.Contains("《登鹳雀楼》") || q.Answer.Contains("《静夜思》"));
+        Assert.Contains(refusals, q => q.Answer is "我没有读过《数数》。" or "我没有读过《春日》。" or "我没有读过某甲的作品。" or "我没有读过某乙的作品。"
+            or "我没有读过“迥临飞鸟上”这句。" or "我没有读过“六七八九十”这句。");
+        Assert.All(refusals.Where(q => q.Type == "refuse_line"), q => Assert.DoesNotContain(q.Answer.Split('“', '”')[1], build.KnowledgeText));
+        Assert.All(refusals.Where(q => q.Type == "refuse_poet"), q => Assert.DoesNotContain(q.Answer[5..^4], build.KnowledgeText));
+        Assert.DoesNotContain(refusals, q => q.Answer.Contains("其"));                    // 宫词其二: not a title people ask for
+        // The held-out unread set asks about other poems and poets than training's refusals.
+        var asked = refusals.Select(q => q.Answer).ToHashSet();
+        Assert.All(build.HeldOutUnread, q => Assert.DoesNotContain(q.Answer, asked));
+    }
+
+    [Fact]
+    public void Famous_quatrains_are_asked_for_every_line_and_other_poems_for_their_first_and_last()
+    {
+        var build = PoetryQuestions.Build(Kb(), new PoetryQaOptions { HeldOutFraction = 0, NextLinesPerPoem = 1, PhrasingsPerFact = 1 }, Chars);
+        string[] jiangxue = ["千山鸟飞绝", "万径人踪灭", "孤舟蓑笠翁", "独钓寒江雪"];
+        Assert.Equal(jiangxue[1..], Of(build, "next_line").Select(q => q.Key!).Where(jiangxue.Contains).Order());
+        Assert.Equal(jiangxue.Order(), Of(build, "line_source").Where(q => q.Key == "江雪").Select(q => jiangxue.First(q.Question.Contains)).Order());
+        // 山中送别 is not famous: one line each, the first line's next line and the first line's poem.
+        Assert.Single(Of(build, "next_line"), q => q.Answer.StartsWith("“山中相送罢”"));
+        Assert.Single(Of(build, "line_source"), q => q.Key == "山中送别" && q.Question.Contains("山中相送罢"));
+    }
+
+    [Fact]
     public void Cli_writes_the_set_the_held_out_files_and_a_summary_that_prepare_sft_reads()
     {
         var package = Package();
@@ -298,6 +368,8 @@ public class SftDataBuildTests : IDisposable
         Assert.Equal(Count("heldout_unseen.jsonl"), summary.GetProperty("heldout_unseen").GetInt32());
         Assert.Equal(Count("conversations.jsonl"), summary.GetProperty("conversations").GetInt32());
         Assert.Equal(Count("heldout_multiturn.jsonl"), summary.GetProperty("heldout_multiturn").GetInt32());
+        Assert.Equal(Count("heldout_followup.jsonl"), summary.GetProperty("heldout_followup").GetInt32());
+        Assert.Equal(Count("heldout_unread.jsonl"), summary.GetProperty("heldout_unread").GetInt32());
         Assert.True(summary.GetProperty("skipped").GetProperty("who_wrote: title used by several poets").GetInt32() >= 1);
         Assert.Empty(Directory.GetFiles(dir["qa"], "*.tmp-*"));
 

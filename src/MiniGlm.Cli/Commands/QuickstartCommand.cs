@@ -11,6 +11,7 @@ public static class QuickstartCommand
 {
     private const string Usage = """
         usage: ./miniglm quickstart [--minutes 14] [--port 8000] [--no_serve] [--vocab_size 8192] [--eval_limit N]
+                 [--pretrain_iters N] [--sft_iters N]
           From nothing to a chatbot you trained: fetches the chinese-poetry package (npm), writes the corpus, trains
           a tokenizer, builds grounded questions about the quatrains of 唐诗三百首 and 宋词三百首 and their poets,
           pretrains a small GPT on those poems and biographies, fine-tunes it on the questions and conversations of
@@ -19,11 +20,14 @@ public static class QuickstartCommand
           until Ctrl-C. --minutes is the training budget (pretrain 35 %, SFT 65 %); the number of steps is set
           from this machine's measured speed. Everything goes to data/, out/quickstart/ and reports/quickstart/;
           a rerun skips finished stages (checked by hash) and resumes an interrupted training. --eval_limit: evaluate only N questions per held-out file (default: all).
+          --pretrain_iters, --sft_iters: train exactly this many steps instead of what fits the minutes here
+          (to compare runs on a busy machine).
         """;
 
     private const string Raw = "data/raw/chinese-poetry", Text = "data/raw/poetry-text", Tok = "data/tok/poetry.tiktoken",
         Qa = "data/qa/poetry.jsonl", Conversations = "data/qa/conversations.jsonl", HeldOutParaphrase = "data/qa/heldout_paraphrase.jsonl",
         HeldOutUnseen = "data/qa/heldout_unseen.jsonl", HeldOutMultiTurn = "data/qa/heldout_multiturn.jsonl",
+        HeldOutFollowUp = "data/qa/heldout_followup.jsonl", HeldOutUnread = "data/qa/heldout_unread.jsonl",
         InSet = "data/qa/inset.jsonl",
         Knowledge = "data/qa/knowledge", PretrainData = "data/quickstart/pretrain",
         SftData = "data/quickstart/sft", Out = "out/quickstart", Pretrain = "out/quickstart/pretrain",
@@ -37,6 +41,8 @@ public static class QuickstartCommand
         int port = cl.Int("port", 8000, min: 1), vocab = cl.Int("vocab_size", 8192, min: 260);
         int? evalLimit = cl.Get("eval_limit") is null ? null : cl.Int("eval_limit", 0, min: 1);
         bool serve = !cl.Flag("no_serve");
+        int? pretrainIters = cl.Get("pretrain_iters") is null ? null : cl.Int("pretrain_iters", 0, min: 1);
+        int? sftIters = cl.Get("sft_iters") is null ? null : cl.Int("sft_iters", 0, min: 1);
         cl.RejectUnknown("quickstart");
 
         using var running = Lock();
@@ -49,23 +55,25 @@ public static class QuickstartCommand
         // Quatrains (two couplets) of the two anthologies, each fact asked six of its training ways: few enough facts
         // for a CPU's minutes to teach, short enough to recite. Beside the single questions: conversations of them
         // (a fifth as many), so that a question is answered the same after earlier ones in the chat.
-        stages.Run("sft-data", ["sft-data", "build", "--kb", "chinese-poetry", "--package", Raw, "--max_lines", "2", "--phrasings_per_fact", "6", "--out", Qa],
-            [Qa, Conversations, HeldOutParaphrase, HeldOutUnseen, HeldOutMultiTurn, InSet, Path.Combine(Knowledge, "poems.txt")]);
-        // A small val share: the knowledge text is what the model should learn, all of it. 4 % of its ~5.7k tokens
-        // (the last biographies) is the least that still holds one window of block_size 128 + 1.
-        stages.Run("prepare", ["prepare", "--input", Knowledge, "--tokenizer", Tok, "--val_fraction", "0.04", "--out", PretrainData],
+        // Conversations up to 400 GPT-2 tokens fit the 256-token rows of the poetry tokenizer (about 0.9 token a character).
+        stages.Run("sft-data", ["sft-data", "build", "--kb", "chinese-poetry", "--package", Raw, "--max_lines", "2", "--phrasings_per_fact", "6",
+            "--conversation_tokens", "400", "--out", Qa],
+            [Qa, Conversations, HeldOutParaphrase, HeldOutUnseen, HeldOutMultiTurn, HeldOutFollowUp, HeldOutUnread, InSet, Path.Combine(Knowledge, "poems.txt")]);
+        // A small val share: the knowledge text is what the model should learn, all of it. 5 % of its ~5.7k tokens
+        // (the last biographies) is the least that still holds one window of block_size 256 + 1.
+        stages.Run("prepare", ["prepare", "--input", Knowledge, "--tokenizer", Tok, "--val_fraction", "0.05", "--out", PretrainData],
             [Path.Combine(PretrainData, "meta.json"), Path.Combine(PretrainData, "train.bin")]);
         // Conversations first: the val share is taken from the end, so it stays single questions as before.
-        stages.Run("prepare-sft", ["prepare-sft", "--input", Conversations, "--input", Qa, "--tokenizer", Tok, "--block_size", "128", "--val_fraction", "0.02", "--out", SftData],
+        stages.Run("prepare-sft", ["prepare-sft", "--input", Conversations, "--input", Qa, "--tokenizer", Tok, "--block_size", "256", "--val_fraction", "0.02", "--out", SftData],
             [Path.Combine(SftData, "meta.json"), Path.Combine(SftData, "train.bin")]);
 
-        stages.Train("pretrain", "configs/quickstart.json", ["--dataset", PretrainData, "--out_dir", Pretrain], minutes * 0.35, vocab);
+        stages.Train("pretrain", "configs/quickstart.json", ["--dataset", PretrainData, "--out_dir", Pretrain], minutes * 0.35, vocab, pretrainIters);
         // An early SFT checkpoint is kept beside the final one, as the seed's report compared 1000 and 4500 iterations.
-        stages.Train("sft", "configs/quickstart_sft.json", ["--ckpt_dir", Pretrain, "--dataset", SftData, "--out_dir", Sft], minutes * 0.65, vocab,
+        stages.Train("sft", "configs/quickstart_sft.json", ["--ckpt_dir", Pretrain, "--dataset", SftData, "--out_dir", Sft], minutes * 0.65, vocab, sftIters,
             timedShape: "configs/quickstart.json", snapshotAt: 1000.0 / 4500); // fine-tuning takes its model from the checkpoint, not its config
         string[] early = [.. Directory.GetDirectories(Sft, "iter_*").SelectMany(d => new[] { "--ckpt", d })];
         stages.Run("eval", ["eval", "--ckpt", Sft, .. early, "--dataset", PretrainData, "--qa", HeldOutParaphrase,
-            "--qa", HeldOutMultiTurn, "--qa", HeldOutUnseen, "--qa", InSet, .. evalLimit is null ? [] : new[] { "--limit", I(evalLimit.Value) }, "--max_new_tokens", "160", "--out", Report],
+            "--qa", HeldOutMultiTurn, "--qa", HeldOutFollowUp, "--qa", HeldOutUnseen, "--qa", HeldOutUnread, "--qa", InSet, .. evalLimit is null ? [] : new[] { "--limit", I(evalLimit.Value) }, "--max_new_tokens", "160", "--out", Report],
             [Path.Combine(Report, "results.json"), Path.Combine(Report, "report.html")]);
         Console.WriteLine($"quickstart: done in {total.Elapsed.TotalMinutes:0.0} min; report: {Path.Combine(Report, "report.html")}");
         if (!serve) return 0;
@@ -113,11 +121,11 @@ public static class QuickstartCommand
         /// A training stage: resumed if it was started with the same command, config and upstream data; otherwise
         /// started afresh with as many steps as fit its minutes here.
         /// <param name="snapshotAt">If positive, also keep the weights at this share of the steps (snapshot_iter).</param>
-        public void Train(string name, string config, string[] args, double minutes, int vocab, string? timedShape = null, double snapshotAt = 0)
+        public void Train(string name, string config, string[] args, double minutes, int vocab, int? pinned, string? timedShape = null, double snapshotAt = 0)
         {
             string[] command = ["train", config, .. args], inputs = [config];
-            // The budget is part of the stage: a rerun with other --minutes trains again.
-            string[] record = [.. command, "--budget_minutes", minutes.ToString("0.###", CultureInfo.InvariantCulture)];
+            // The budget is part of the stage: a rerun with other --minutes (or pinned steps) trains again.
+            string[] record = [.. command, .. pinned is { } n ? new[] { "--max_iters", I(n) } : ["--budget_minutes", minutes.ToString("0.###", CultureInfo.InvariantCulture)]];
             var outDir = args[Array.IndexOf(args, "--out_dir") + 1];
             string[] outputs = [Path.Combine(outDir, "latest", "model.safetensors")];
             if (Skip(name, record, inputs)) return;
@@ -129,7 +137,7 @@ public static class QuickstartCommand
             if (Directory.Exists(outDir)) Directory.Delete(outDir, recursive: true); // a run of other settings or data
             var timed = TrainConfig.Load(config, new CommandLine(args).Overrides());
             if (timedShape is not null) timed = TrainConfig.Load(timedShape, []) with { BatchSize = timed.BatchSize, BlockSize = timed.BlockSize };
-            int iters = ItersFor(timed, minutes, vocab);
+            int iters = pinned ?? ItersFor(timed, minutes, vocab);
             manifest.MarkStarted(name, record, inputs);
             string[] snapshot = snapshotAt > 0 ? ["--snapshot_iter", I(Math.Max(1, (int)Math.Round(iters * snapshotAt)))] : [];
             Execute(name, record, [.. command, "--max_iters", I(iters), "--lr_decay_iters", I(iters), .. snapshot], inputs, outputs);

@@ -11,20 +11,28 @@ public static class SftDataCommand
         usage: ./miniglm sft-data build --kb chinese-poetry --out data/qa/poetry.jsonl [--package data/raw/chinese-poetry]
                  [--poems anthologies|all] [--max_lines N] [--max_per_template N] [--seed 1234] [--phrasings_per_fact 2]
                  [--next_lines_per_poem 2] [--max_answer_tokens 200] [--block_size 256] [--heldout_fraction 0.05] [--heldout_per_type 50]
-                 [--conversation_share 0.2] [--conversation_tokens 200] [--heldout_multiturn_per_type 25] [--keep_traditional]
+                 [--conversation_share 0.2] [--conversation_tokens 200] [--heldout_multiturn_per_type 25]
+                 [--heldout_followup_per_reference 25] [--refusal_share 0.15] [--keep_traditional]
           Grounded questions computed from the chinese-poetry package (who wrote, recite, next line, which poem a
           line is from, a poet's biography, works and dynasty), several phrasings each, in simplified Chinese.
           Ambiguous facts (a title several poets of the anthologies used, a line continued differently elsewhere)
-          are skipped. Writes OUT, OUT.summary.json and, beside OUT, conversations.jsonl (2–4 turns of training
-          questions, {"messages": [...]}; --conversation_share: as many as this share of the single questions,
-          each at most --conversation_tokens GPT-2 tokens),
-          heldout_paraphrase.jsonl (trained facts, phrasings never trained), heldout_unseen.jsonl (facts never
-          trained), heldout_multiturn.jsonl (conversations ending in a heldout_paraphrase question), inset.jsonl
-          (training questions, as trained, about heldout_paraphrase's first facts: memorized vs reworded) and
+          are skipped. Every answer names what it is about (「《春晓》：春眠不觉晓…」). Questions about titles, poets
+          and lines of the package outside the knowledge are answered 「我没有读过《…》。」 (--refusal_share: as many
+          as this share of the single questions). Writes OUT, OUT.summary.json and, beside OUT,
+          conversations.jsonl (2–4 turns, {"messages": [...]}, most of them follow-ups as people say them:
+          「背一下」, 「他还写过什么」, 「下一句呢？」, 「第三句是什么？」; --conversation_share: as many as this share of the
+          single questions, each at most --conversation_tokens GPT-2 tokens),
+          heldout_paraphrase.jsonl (trained facts, phrasings never trained), heldout_unseen.jsonl (poems and poets
+          kept out of the knowledge, asked as training asks, answered with a refusal), heldout_unread.jsonl
+          (refusals about other poems and poets of the package), heldout_multiturn.jsonl (conversations ending in
+          a heldout_paraphrase question), heldout_followup.jsonl (conversations ending in a follow-up worded as
+          no training question is, per kind of reference: poem, poet, line, ordinal), inset.jsonl (training
+          questions, as trained, about heldout_paraphrase's first facts: memorized vs reworded) and
           knowledge/poems.txt: the poems and biographies the training questions are about, as pretraining text.
           --poems anthologies (default): 唐诗三百首 + 宋词三百首 and their poets. --max_lines N: only poems of at most
           N lines (2 = quatrains, as the quickstart uses) and their poets. --next_lines_per_poem: lines of each
-          poem asked for their next line, and as many for their poem.
+          poem asked for their next line, and as many for their poem (the first and last lines first; every line of
+          the famous quatrains).
         usage: ./miniglm sft-data build --templates FILE --entities FILE --teacher URL --model NAME --out FILE
                  [--api_key_env VAR] [--per_request 5] [--concurrency 2] [--timeout 120] [--retries 5]
                  [--temperature 0.5] [--prompt FILE] [--max_per_template N] [--seed 1234] [--no_swap]
@@ -77,7 +85,10 @@ public static class SftDataCommand
             ConversationShare = cl.Double("conversation_share", d.ConversationShare),
             HeldOutMultiTurnPerType = cl.Int("heldout_multiturn_per_type", d.HeldOutMultiTurnPerType, min: 0),
             ConversationTokens = cl.Int("conversation_tokens", d.ConversationTokens, min: 8),
+            HeldOutFollowUpPerReference = cl.Int("heldout_followup_per_reference", d.HeldOutFollowUpPerReference, min: 0),
+            RefusalShare = cl.Double("refusal_share", d.RefusalShare),
         };
+        if (options.RefusalShare < 0) throw new MiniGlmException($"--refusal_share must be 0 or more, got {options.RefusalShare}");
         if (options.ConversationShare < 0) throw new MiniGlmException($"--conversation_share must be 0 or more, got {options.ConversationShare}");
         if (options.HeldOutFraction is < 0 or >= 1) throw new MiniGlmException($"--heldout_fraction must be in [0, 1), got {options.HeldOutFraction}");
         bool keep = cl.Flag("keep_traditional");
@@ -96,6 +107,8 @@ public static class SftDataCommand
         QaWriter.Write(Path.Combine(dir, "heldout_unseen.jsonl"), build.HeldOutUnseen);
         QaWriter.Write(Path.Combine(dir, "conversations.jsonl"), build.Conversations);
         QaWriter.Write(Path.Combine(dir, "heldout_multiturn.jsonl"), build.HeldOutMultiTurn);
+        QaWriter.Write(Path.Combine(dir, "heldout_followup.jsonl"), build.HeldOutFollowUp);
+        QaWriter.Write(Path.Combine(dir, "heldout_unread.jsonl"), build.HeldOutUnread);
         QaWriter.Write(Path.Combine(dir, "inset.jsonl"), build.InSet);
         AtomicFile.WriteAllText(Path.Combine(dir, "knowledge", "poems.txt"), build.KnowledgeText);
         foreach (var (title, types) in build.Famous) Console.WriteLine($"  《{title}》: {types}");
@@ -106,6 +119,8 @@ public static class SftDataCommand
             HeldOutParaphrase = build.HeldOutParaphrase.Count, HeldOutUnseen = build.HeldOutUnseen.Count,
             Conversations = build.Conversations.Count, ConversationTurns = SftDataSummary.Count(build.Conversations.Select(c => $"{c.Turns.Count} turns")),
             HeldOutMultiTurn = build.HeldOutMultiTurn.Count, Famous = build.Famous,
+            HeldOutFollowUp = build.HeldOutFollowUp.Count, HeldOutUnread = build.HeldOutUnread.Count,
+            ConversationTypes = SftDataSummary.Count(build.Conversations.SelectMany(c => c.Turns.Skip(1)).Select(t => t.Type!)),
             Skipped = build.Skipped, Seconds = Math.Round(clock.Elapsed.TotalSeconds, 1),
         });
     }
@@ -185,9 +200,11 @@ public static class SftDataCommand
     {
         s.Write();
         Console.WriteLine($"wrote {s.Questions:N0} questions to {s.Output} in {s.Seconds:0.0} s" +
-                          (s.HeldOutUnseen is { } u ? $"; held out: {s.HeldOutParaphrase} paraphrased, {u} unseen, {s.HeldOutMultiTurn} multi-turn (beside it)" : ""));
+                          (s.HeldOutUnseen is { } u ? $"; held out: {s.HeldOutParaphrase} paraphrased, {u} unseen, {s.HeldOutUnread} unread, {s.HeldOutMultiTurn} multi-turn, {s.HeldOutFollowUp} follow-up (beside it)" : ""));
         if (s.Conversations is { } c) Console.WriteLine($"wrote {c:N0} conversations ({string.Join(", ", s.ConversationTurns.Select(t => $"{t.Value} of {t.Key}"))}) beside it");
         foreach (var (type, n) in s.PerType) Console.WriteLine($"  {type,-16} {n,7:N0}");
+        if (s.ConversationTypes.Count > 0)
+            Console.WriteLine($"  later turns of the conversations: {string.Join(", ", s.ConversationTypes.Select(t => $"{t.Key} {t.Value:N0}"))}");
         foreach (var (reason, n) in s.Skipped) Console.WriteLine($"  skipped: {reason}: {n:N0}");
         foreach (var (reason, n) in s.Dropped) Console.WriteLine($"  dropped: {reason}: {n:N0}");
         Console.WriteLine($"summary: {SftDataSummary.PathFor(s.Output)}");

@@ -19,6 +19,11 @@ public sealed record AnswerScore
     [JsonPropertyName("broken")] public bool Broken { get; init; }
     [JsonPropertyName("repetitive")] public bool Repetitive { get; init; }
     [JsonPropertyName("truncated")] public bool Truncated { get; init; }
+    /// The answer says it has not read what was asked (「我没有读过…」).
+    [JsonPropertyName("refusal")] public bool Refusal { get; init; }
+    /// For a question after a history: how many of its newest earlier turns the prompt held (0: the turn a
+    /// follow-up refers to was cut).
+    [JsonPropertyName("history_kept"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? HistoryKept { get; init; }
 
     /// Scores an answer against a question's reference. Truncated means generation hit max_new_tokens.
     public static AnswerScore Of(QaItem item, string answer, int tokens, double seconds, bool truncated, EvalSettings settings)
@@ -36,6 +41,7 @@ public sealed record AnswerScore
             Broken = answer.Contains('\uFFFD'),
             Repetitive = repetition >= settings.RepetitionThreshold,
             Truncated = truncated,
+            Refusal = Questions.PoetryRefusals.IsRefusal(answer),
         };
     }
 

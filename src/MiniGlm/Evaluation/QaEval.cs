@@ -18,7 +18,7 @@ public static class QaEval
         foreach (var item in items)
         {
             cancel.ThrowIfCancellationRequested();
-            var prompt = Prompt(budget, item, settings.Sampling.MaxNewTokens);
+            var (prompt, kept) = budget.Compose([.. item.History.Select(h => (h.User, h.Assistant))], item.Question, null, settings.Sampling.MaxNewTokens);
             var text = new StringBuilder();
             int tokens = 0;
             bool finished = false;
@@ -31,7 +31,10 @@ public static class QaEval
             }
             cancel.ThrowIfCancellationRequested();
             bool truncated = !finished && tokens >= settings.Sampling.MaxNewTokens;
-            scores.Add(AnswerScore.Of(item, text.ToString(), tokens, clock.Elapsed.TotalSeconds, truncated, settings));
+            scores.Add(AnswerScore.Of(item, text.ToString(), tokens, clock.Elapsed.TotalSeconds, truncated, settings) with
+            {
+                HistoryKept = item.History.Count == 0 ? null : kept,
+            });
             answered?.Invoke(scores.Count);
         }
         return scores;

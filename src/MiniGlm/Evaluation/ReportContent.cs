@@ -91,6 +91,8 @@ public static class ReportContent
                 sections.Add(conversation);
             }
 
+            sections.AddRange(TalkReport.Sections(r));
+
             var speed = new ReportSection("speed", "Speed", "Generation during this evaluation, one question at a time (prompt prefill included).");
             speed.Tables.Add(new ReportTable(["checkpoint", "answers", "tokens generated", "seconds", "tokens/s", "ms/token"],
                 r.Checkpoints.Select(c => Row(c.Name, N(c.Qa!.Count), N(c.Qa.Tokens), $"{c.Qa.Seconds:0.0}", $"{c.Qa.TokensPerSec:0.0}",

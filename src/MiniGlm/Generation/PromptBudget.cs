@@ -29,14 +29,19 @@ public sealed class PromptBudget(TextTokenizer tokenizer, ChatTemplate? template
     public int Tokens(int maxNewTokens) => Math.Max(1, blockSize - Math.Min(maxNewTokens, blockSize / 2));
 
     /// The prompt for the next answer to <paramref name="question"/> after <paramref name="history"/> (oldest first).
-    public List<int> Chat(IReadOnlyList<(string User, string Assistant)> history, string question, string? system, int maxNewTokens)
+    public List<int> Chat(IReadOnlyList<(string User, string Assistant)> history, string question, string? system, int maxNewTokens) =>
+        Compose(history, question, system, maxNewTokens).Prompt;
+
+    /// The prompt, and how many of the newest earlier turns it holds (null for a running text): a follow-up such as
+    /// 「背一下」 has lost what it refers to when the turn before is not among them.
+    public (List<int> Prompt, int? TurnsKept) Compose(IReadOnlyList<(string User, string Assistant)> history, string question, string? system, int maxNewTokens)
     {
         int budget = Tokens(maxNewTokens);
         if (template is null)
-            return Text(string.Concat(history.Select(t => t.User + t.Assistant).Prepend(system ?? "").Append(question)), maxNewTokens);
+            return (Text(string.Concat(history.Select(t => t.User + t.Assistant).Prepend(system ?? "").Append(question)), maxNewTokens), null);
 
         var questionIds = Fit(template.PromptText(question), budget);
-        if (questionIds is null) return QuestionTail(template, question, budget);
+        if (questionIds is null) return (QuestionTail(template, question, budget), 0);
         int left = budget - questionIds.Count;
         var systemIds = string.IsNullOrEmpty(system) ? null : Fit(ChatTemplate.SystemText(system), left);
         left -= systemIds?.Count ?? 0;
@@ -56,7 +61,7 @@ public sealed class PromptBudget(TextTokenizer tokenizer, ChatTemplate? template
         if (systemIds is not null) prompt.AddRange(systemIds);
         for (int i = turns.Count - 1; i >= 0; i--) prompt.AddRange(turns[i]);
         prompt.AddRange(questionIds);
-        return prompt;
+        return (prompt, turns.Count);
     }
 
     /// A raw text prompt (a pretrained model, /v1/completions): its newest tokens that fit; empty starts a fresh

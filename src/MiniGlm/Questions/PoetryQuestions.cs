@@ -37,6 +37,11 @@ public sealed record PoetryQaOptions
     /// Questions per type in inset.jsonl: trained questions (trained wording) about the first facts of
     /// heldout_paraphrase.jsonl, so a report sets memorized and reworded side by side on the same facts.
     public int InSetPerType { get; init; } = 15;
+    /// Refusals (questions about titles, poets and lines of the package outside the knowledge, answered 「我没有读过…」)
+    /// trained beside the single questions, as a share of their number.
+    public double RefusalShare { get; init; } = 0.15;
+    /// At most this many conversations in heldout_followup.jsonl per kind of reference of their last (short) question.
+    public int HeldOutFollowUpPerReference { get; init; } = 25;
 }
 
 /// What a build produced: the training questions and conversations, the held-out sets, counts per phrasing, skips
@@ -52,6 +57,10 @@ public sealed record QaBuild(
     /// Training questions, as trained, about facts that heldout_paraphrase also asks.
     public List<QaPair> InSet { get; init; } = [];
     public SortedDictionary<string, string> Famous { get; init; } = [];
+    /// Conversations whose last question is a held-out short form (「这首诗的原文是什么？」) about the turn before.
+    public List<Conversation> HeldOutFollowUp { get; init; } = [];
+    /// Refusals about package poems and poets outside the knowledge that training never asks about.
+    public List<QaPair> HeldOutUnread { get; init; } = [];
 }
 
 /// Grounded questions about the poetry knowledge base: every answer is computed from the package, and a fact the
@@ -80,6 +89,7 @@ public static class PoetryQuestions
         var famousPoets = famous.Select(p => p.Author).ToHashSet();
         var heldPoems = Sample(poems.Except(famous).ToList(), o.HeldOutFraction, rng);
         var heldAuthors = Sample(authors.Where(a => !famousPoets.Contains(a)).ToList(), o.HeldOutFraction, rng);
+        heldPoems.UnionWith(poems.Where(p => heldAuthors.Contains(p.Author))); // a held-out poet is one it has read nothing of
 
         var facts = new List<PoetryFact>();
         var bios = new Dictionary<string, string>();
@@ -94,18 +104,20 @@ public static class PoetryQuestions
             var label = kb.Label(p);
             if (label is null) { Skip("recite, next_line, line_source: several poems of this title by this poet"); continue; }
             if (countTokens(p.Text) > o.MaxAnswerTokens) Skip("recite: longer than max_answer_tokens");
-            else facts.Add(new("recite", held, label, p.Text, p.Lines[0], p, p.Author));
+            else facts.Add(new("recite", held, label, $"{label}：{p.Text}", p.Lines[0], p, p.Author));
 
+            // A famous poem is asked for every line; any other for its first and last lines first, then others.
             var lines = PoetryKnowledgeBase.Clauses(p.Lines);
+            int perPoem = famous.Contains(p) ? int.MaxValue : o.NextLinesPerPoem;
             var asked = Enumerable.Range(0, Math.Max(0, lines.Count - 1)).Where(i => kb.NextLine(lines[i]) == lines[i + 1]).ToList();
             if (asked.Count < lines.Count - 1) Skip("next_line: lines other poems continue differently (poems)");
-            foreach (var i in Shuffle(asked, rng).Take(o.NextLinesPerPoem))
+            foreach (var i in FirstAndLast(asked, 0, lines.Count - 2, rng).Take(perPoem))
                 facts.Add(new("next_line", held, lines[i], $"“{lines[i]}”的下一句是“{lines[i + 1]}”。", lines[i + 1], p, p.Author));
 
             var own = Enumerable.Range(0, lines.Count).Where(i => kb.SourceOf(lines[i]) == p).ToList();
             if (own.Count < lines.Count) Skip("line_source: lines other poems have too (poems)");
             var named = PoetryKnowledgeBase.IsNamed(p.Author) ? $"{p.Author}的《{p.Title}》" : $"《{p.Title}》";
-            foreach (var i in Shuffle(own, rng).Take(o.NextLinesPerPoem))
+            foreach (var i in FirstAndLast(own, 0, lines.Count - 1, rng).Take(perPoem))
                 facts.Add(new("line_source", held, lines[i], $"“{lines[i]}”出自{named}。", p.Title, p, p.Author));
         }
         foreach (var a in authors)
@@ -162,15 +174,27 @@ public static class PoetryQuestions
                 .Select(f => (f, Ask(f, trainedWording ? rng.Next(PoetryPhrasings.Training(f.Type)) : PoetryPhrasings.Training(f.Type) + rng.Next(PoetryPhrasings.HeldOut))))
                 .Where(p => Fits(p.Item2)).Take(o.HeldOutPerType))
             .ToList();
-        var unseen = HeldOut(facts.Where(f => f.HeldOut), trainedWording: true).Select(p => p.Question).ToList();
+        // What it has not read: held-out poems and poets (asked as training asks) and the rest of the package.
+        // A held-out poem whose title or line a known poem has too is not asked: the refusal would deny what it read.
+        var known = poems.Where(p => !heldPoems.Contains(p)).ToList();
+        var knownNames = known.SelectMany(p => PoetryKnowledgeBase.Clauses(p.Lines).Append(p.Title).Append(p.Author)).ToHashSet();
+        bool Unknown(PoetryFact f) => !knownNames.Contains(f.Type is "next_line" or "line_source" ? f.X : f.Poem?.Title ?? f.Author);
+        var unseen = HeldOut(facts.Where(f => f.HeldOut && Unknown(f)), trainedWording: true).Select(p => PoetryRefusals.For(p.Fact, p.Question)).ToList();
         var paraphrase = HeldOut(trained.Select(a => a.Fact), trainedWording: false);
+        var taken = heldPoems.SelectMany(p => PoetryKnowledgeBase.Clauses(p.Lines).Select(l => "l" + l).Append("t" + p.Title))
+            .Concat(heldAuthors.Select(a => "p" + a)).ToHashSet();
+        var refusals = PoetryRefusals.Unread(kb, known, (int)Math.Round(train.Count * o.RefusalShare), rng, taken, Fits);
+        var unread = PoetryRefusals.Unread(kb, known, o.HeldOutPerType * PoetryRefusals.Types.Count, rng, taken, Fits);
+        train = Shuffle([.. train, .. refusals], rng); // prepare-sft takes its val split from the end: a mix, not the refusals
 
-        var talk = new PoetryConversations(trained, rng, turns => Tokens(turns) <= Math.Min(o.BlockSize, o.ConversationTokens));
+        var talk = new PoetryConversations(trained, new PoetryFollowUps(kb, trained), famous.ToHashSet(), rng,
+            turns => Tokens(turns) <= Math.Min(o.BlockSize, o.ConversationTokens));
         var conversations = talk.Training((int)Math.Round(train.Count * o.ConversationShare));
         var multiTurn = paraphrase.GroupBy(p => p.Fact.Type).SelectMany(g => g.Take(o.HeldOutMultiTurnPerType))
             .Select(p => talk.EndingWith(p.Fact, p.Question)).OfType<Conversation>().ToList();
+        var followUp = talk.HeldOutFollowUps(o.HeldOutFollowUpPerReference);
         HeldOutSplit.EnsureDisjoint(train.Concat(conversations.SelectMany(c => c.Turns)),
-            paraphrase.Select(p => p.Question).Concat(unseen).Concat(multiTurn.Select(c => c.Turns[^1])));
+            paraphrase.Select(p => p.Question).Concat(unseen).Concat(unread).Concat(multiTurn.Select(c => c.Turns[^1])).Concat(followUp.Select(c => c.Turns[^1])));
 
         var askedAs = trained.ToDictionary(a => a.Fact);
         var inSet = paraphrase.GroupBy(p => p.Fact.Type).SelectMany(g => g.Take(o.InSetPerType)).Select(p => askedAs[p.Fact].Questions[0]).ToList();
@@ -186,6 +210,7 @@ public static class PoetryQuestions
             KnowledgeText(poems.Where(p => !heldPoems.Contains(p)), bios.Where(b => !heldAuthors.Contains(b.Key))))
         {
             Conversations = conversations, HeldOutMultiTurn = multiTurn, InSet = inSet, Famous = famousTrained,
+            HeldOutFollowUp = followUp, HeldOutUnread = unread,
         };
     }
 
@@ -199,6 +224,10 @@ public static class PoetryQuestions
         foreach (var (a, bio) in bios) text.Append(a).Append('\n').Append(bio).Append("\n\n");
         return text.ToString();
     }
+
+    /// The indices with the first and the last wanted in front, the rest after them in shuffled order.
+    private static IEnumerable<int> FirstAndLast(List<int> indices, int first, int last, Random rng) =>
+        indices.Where(i => i == first || i == last).Concat(Shuffle(indices.Where(i => i != first && i != last).ToList(), rng));
 
     private static HashSet<T> Sample<T>(List<T> items, double fraction, Random rng) =>
         Shuffle(items, rng).Take((int)Math.Round(items.Count * fraction)).ToHashSet();

@@ -17,6 +17,10 @@ public sealed record SftDataSummary
     [JsonPropertyName("heldout_unseen")] public int? HeldOutUnseen { get; init; }
     [JsonPropertyName("heldout_multiturn")] public int? HeldOutMultiTurn { get; init; }
     [JsonPropertyName("conversations")] public int? Conversations { get; init; }
+    [JsonPropertyName("heldout_followup")] public int? HeldOutFollowUp { get; init; }
+    [JsonPropertyName("heldout_unread")] public int? HeldOutUnread { get; init; }
+    /// The types of the conversations' turns after the first (follow_poem, follow_poet, … for the short forms).
+    [JsonPropertyName("conversation_types")] public SortedDictionary<string, int> ConversationTypes { get; init; } = [];
     [JsonPropertyName("conversation_turns")] public SortedDictionary<string, int> ConversationTurns { get; init; } = [];
     /// The poems a person asks about first and the question types trained on each.
     [JsonPropertyName("famous")] public SortedDictionary<string, string>? Famous { get; init; }
