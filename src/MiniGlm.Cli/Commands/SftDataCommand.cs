@@ -95,8 +95,7 @@ public static class SftDataCommand
             HeldOutMultiTurnPerType = cl.Int("heldout_multiturn_per_type", d.HeldOutMultiTurnPerType, min: 0),
             ConversationTokens = cl.Int("conversation_tokens", d.ConversationTokens, min: 8),
         };
-        if (options.ConversationShare < 0) throw new MiniGlmException($"--conversation_share must be 0 or more, got {options.ConversationShare}");
-        if (options.HeldOutFraction is < 0 or >= 1) throw new MiniGlmException($"--heldout_fraction must be in [0, 1), got {options.HeldOutFraction}");
+        CheckShares(options.ConversationShare, options.HeldOutFraction);
         bool keep = cl.Flag("keep_traditional");
         cl.RejectUnknown("sft-data");
 
@@ -107,6 +106,20 @@ public static class SftDataCommand
         var tokenizer = TextTokenizer.Load(TokenizerSpec.Gpt2);
         var build = PoetryQuestions.Build(knowledge, options, text => tokenizer.Encode(text).Count);
 
+        foreach (var (title, types) in build.Famous) Console.WriteLine($"  《{title}》: {types}");
+        return Write(build, output, "poems.txt", $"chinese-poetry ({package}, poems: {poems})", clock);
+    }
+
+    private static void CheckShares(double conversationShare, double heldOutFraction)
+    {
+        if (conversationShare < 0) throw new MiniGlmException($"--conversation_share must be 0 or more, got {conversationShare}");
+        if (heldOutFraction is < 0 or >= 1) throw new MiniGlmException($"--heldout_fraction must be in [0, 1), got {heldOutFraction}");
+    }
+
+    /// Writes a grounded build in its layout (OUT, the held-out sets and conversations beside it, knowledge/NAME)
+    /// and reports it.
+    private static int Write(QaBuild build, string output, string knowledgeName, string source, Stopwatch clock)
+    {
         var dir = Path.GetDirectoryName(Path.GetFullPath(output))!;
         QaWriter.Write(output, build.Train);
         QaWriter.Write(Path.Combine(dir, "heldout_paraphrase.jsonl"), build.HeldOutParaphrase);
@@ -114,15 +127,14 @@ public static class SftDataCommand
         QaWriter.Write(Path.Combine(dir, "conversations.jsonl"), build.Conversations);
         QaWriter.Write(Path.Combine(dir, "heldout_multiturn.jsonl"), build.HeldOutMultiTurn);
         QaWriter.Write(Path.Combine(dir, "inset.jsonl"), build.InSet);
-        AtomicFile.WriteAllText(Path.Combine(dir, "knowledge", "poems.txt"), build.KnowledgeText);
-        foreach (var (title, types) in build.Famous) Console.WriteLine($"  《{title}》: {types}");
+        AtomicFile.WriteAllText(Path.Combine(dir, "knowledge", knowledgeName), build.KnowledgeText);
         return Report(new SftDataSummary
         {
-            Output = output, Source = $"chinese-poetry ({package}, poems: {poems})", Questions = build.Train.Count,
+            Output = output, Source = source, Questions = build.Train.Count,
             PerType = SftDataSummary.Count(build.Train.Select(q => q.Type!)), PerTemplate = build.PerTemplate,
             HeldOutParaphrase = build.HeldOutParaphrase.Count, HeldOutUnseen = build.HeldOutUnseen.Count,
             Conversations = build.Conversations.Count, ConversationTurns = SftDataSummary.Count(build.Conversations.Select(c => $"{c.Turns.Count} turns")),
-            HeldOutMultiTurn = build.HeldOutMultiTurn.Count, Famous = build.Famous,
+            HeldOutMultiTurn = build.HeldOutMultiTurn.Count, Famous = build.Famous.Count > 0 ? build.Famous : null,
             Skipped = build.Skipped, Seconds = Math.Round(clock.Elapsed.TotalSeconds, 1),
         });
     }
@@ -144,8 +156,7 @@ public static class SftDataCommand
             HeldOutMultiTurnPerType = cl.Int("heldout_multiturn_per_type", d.HeldOutMultiTurnPerType, min: 0),
             ConversationTokens = cl.Int("conversation_tokens", d.ConversationTokens, min: 8),
         };
-        if (options.ConversationShare < 0) throw new MiniGlmException($"--conversation_share must be 0 or more, got {options.ConversationShare}");
-        if (options.HeldOutFraction is < 0 or >= 1) throw new MiniGlmException($"--heldout_fraction must be in [0, 1), got {options.HeldOutFraction}");
+        CheckShares(options.ConversationShare, options.HeldOutFraction);
         var encoding = cl.Get("encoding");
         long maxChars = cl.Get("max_chars") is null ? long.MaxValue : cl.Int("max_chars", 0, min: 1000);
         bool keep = cl.Flag("keep_traditional");
@@ -164,22 +175,8 @@ public static class SftDataCommand
         if (build.Train.Count < least)
             throw new MiniGlmException($"{string.Join(", ", inputs)}: too small to make questions from: {build.Train.Count} questions (at least {least} needed); give a longer text");
 
-        var dir = Path.GetDirectoryName(Path.GetFullPath(output))!;
-        QaWriter.Write(output, build.Train);
-        QaWriter.Write(Path.Combine(dir, "heldout_paraphrase.jsonl"), build.HeldOutParaphrase);
-        QaWriter.Write(Path.Combine(dir, "heldout_unseen.jsonl"), build.HeldOutUnseen);
-        QaWriter.Write(Path.Combine(dir, "conversations.jsonl"), build.Conversations);
-        QaWriter.Write(Path.Combine(dir, "heldout_multiturn.jsonl"), build.HeldOutMultiTurn);
-        QaWriter.Write(Path.Combine(dir, "inset.jsonl"), build.InSet);
-        AtomicFile.WriteAllText(Path.Combine(dir, "knowledge", "book.txt"), build.KnowledgeText);
-        return Report(new SftDataSummary
-        {
-            Output = output, Source = $"text ({string.Join(", ", loaded.Books.Select(b => b.Name))}; {loaded.UsedChars:N0} of {loaded.TotalChars:N0} characters)",
-            Questions = build.Train.Count, PerType = SftDataSummary.Count(build.Train.Select(q => q.Type!)), PerTemplate = build.PerTemplate,
-            HeldOutParaphrase = build.HeldOutParaphrase.Count, HeldOutUnseen = build.HeldOutUnseen.Count,
-            Conversations = build.Conversations.Count, ConversationTurns = SftDataSummary.Count(build.Conversations.Select(c => $"{c.Turns.Count} turns")),
-            HeldOutMultiTurn = build.HeldOutMultiTurn.Count, Skipped = build.Skipped, Seconds = Math.Round(clock.Elapsed.TotalSeconds, 1),
-        });
+        return Write(build, output, "book.txt",
+            $"text ({string.Join(", ", loaded.Books.Select(b => b.Name))}; {loaded.UsedChars:N0} of {loaded.TotalChars:N0} characters)", clock);
     }
 
     private static int Teacher(CommandLine cl, string output)

@@ -2,7 +2,7 @@ namespace MiniGlm.Questions;
 
 /// The ways each question about a user's text is asked, in Chinese for Chinese text and in English for English text.
 /// As for poetry (PoetryPhrasings), the last two of each type are never trained: they make heldout_paraphrase.jsonl.
-/// The training ones are written as people type: with and without quotes, 啥/呢/呀 endings, short forms. `{x}` is the
+/// The training ones are written as people type: with “” quotes, ASCII '' quotes or none, 啥/呢/呀 endings, short forms. `{x}` is the
 /// fact's subject (a clause, a chapter's name, an ordinal), `{n}` the ordinal in digits, `{book}` the book's name,
 /// `{u}` the word chapters are counted in (篇, 回, 章, chapter).
 public static class TextPhrasings
@@ -36,19 +36,19 @@ public static class TextPhrasings
                            "{book}出自谁的手笔？", "{book}的作者是？",
                            "请问{book}这本书是哪位作者写的？", "{book}是由谁创作的？"],
         ["next_clause"] = ["“{x}”的下一句是什么？", "“{x}”下一句是？", "接下一句：{x}", "{x}，后面一句是什么？", "{x}的下一句", "{x}下一句是啥",
-                           "{x}下句呢", "“{x}”后面是什么？", "{x}接下来是哪句", "{x}的后一句是什么？", "{x}下一句是什么呀", "“{x}”之后是哪一句？",
+                           "{x}下句呢", "'{x}'下一句是什么", "“{x}”后面是什么？", "{x}接下来是哪句", "{x}的后一句是什么？", "{x}下一句是什么呀", "“{x}”之后是哪一句？",
                            "请接出“{x}”的下一句。", "“{x}”往下一句怎么说？"],
-        ["prev_clause"] = ["“{x}”的上一句是什么？", "“{x}”上一句是？", "{x}，前面一句是什么？", "{x}的上一句", "{x}上一句是啥", "{x}上句呢",
+        ["prev_clause"] = ["“{x}”的上一句是什么？", "“{x}”上一句是？", "{x}，前面一句是什么？", "{x}的上一句", "{x}上一句是啥", "{x}上句呢", "'{x}'上一句是什么",
                            "“{x}”前面是什么？", "{x}前一句是哪句", "{x}的前一句是什么？", "{x}上一句是什么呀",
                            "“{x}”之前是哪一句？", "请说出“{x}”的上一句。"],
         ["clause_source"] = ["“{x}”出自哪一{u}？", "“{x}”出自{book}哪一{u}？", "{x}出自哪{u}", "{x}是哪一{u}里的？", "“{x}”是{book}哪{u}的？",
-                             "{x}出自哪里", "{x}出自{book}的哪一{u}呀", "“{x}”在哪一{u}？", "{x}是哪{u}的句子", "“{x}”这句出自哪里？",
+                             "{x}出自哪里", "'{x}'出自哪一{u}", "'{x}'是{book}哪一{u}里的", "{x}出自{book}的哪一{u}呀", "“{x}”在哪一{u}？", "{x}是哪{u}的句子", "“{x}”这句出自哪里？",
                              "“{x}”这句话见于哪一{u}？", "请问“{x}”是{book}中哪一{u}的内容？"],
         ["recite_opening"] = ["背一下{x}的开头。", "{x}开头是怎么写的？", "{x}的开头是什么？", "{x}第一段是什么", "{x}开头是啥", "背诵{x}的开头",
                               "{x}是怎么开始的？", "{x}的第一句是什么？", "说一下{x}的开头", "{x}开篇写的什么",
                               "能把{x}的开头念一下吗？", "{x}起首几句是什么？"],
         ["who_said"] = ["“{x}”是谁说的？", "{x}这句话是谁说的", "谁说过“{x}”？", "“{x}”是谁说的呀", "{x}是谁说的", "这句话是谁说的：{x}",
-                        "{x}谁说的", "“{x}”出自谁之口？", "说“{x}”的是谁？", "“{x}”是谁的话？",
+                        "{x}谁说的", "'{x}'是谁说的", "'{x}'这句是谁说的", "“{x}”出自谁之口？", "说“{x}”的是谁？", "“{x}”是谁的话？",
                         "“{x}”这话是哪个人讲的？", "请问“{x}”一语是谁所言？"],
     };
 

@@ -74,7 +74,7 @@ public static class TextQuestions
                     var clauses = book.Clauses(paragraph);
                     TextFact Fact(string type, string x, string answer, string key) => new(type, held, x, 0, answer, key, book, chapter.Number);
                     var asked = Enumerable.Range(0, clauses.Count).Where(i => Long(clauses[i])).ToList();
-                    foreach (var i in Pick(asked.Where(i => i + 1 < clauses.Count && Unique(clauses[i], "next_clause")).ToList()))
+                    foreach (var i in Pick(asked.Where(i => i + 1 < clauses.Count && Long(clauses[i + 1]) && Unique(clauses[i], "next_clause")).ToList()))
                         facts.Add(Fact("next_clause", clauses[i], book.English ? $"After \"{clauses[i]}\" comes \"{clauses[i + 1]}\"" : $"“{clauses[i]}”的下一句是“{clauses[i + 1]}”。", clauses[i + 1]));
                     foreach (var i in Pick(asked.Where(i => i > 0 && Long(clauses[i - 1]) && Unique(clauses[i], "prev_clause")).ToList()))
                         facts.Add(Fact("prev_clause", clauses[i], book.English ? $"Before \"{clauses[i]}\" comes \"{clauses[i - 1]}\"" : $"“{clauses[i]}”的上一句是“{clauses[i - 1]}”。", clauses[i - 1]));
