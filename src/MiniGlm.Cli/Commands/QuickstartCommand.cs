@@ -28,7 +28,7 @@ public static class QuickstartCommand
           computed from the text (sft-data build --text), a tokenizer trained on it (at most 512 + 3 per distinct
           character of tokens, so a small text is not learned as whole sentences), pretraining on the text (held-out
           paragraphs left out), SFT, eval, serve. A text longer than the budget is cut to its first 1,600 characters
-          per minute of --minutes (whole chapters first) and the run says how much it used. Everything goes to
+          per minute of --minutes (at least 4,000; whole chapters first) and the run says how much it used. Everything goes to
           data/quickstart-text/, out/quickstart-text/ and reports/quickstart-text/.
         """;
 
@@ -94,6 +94,8 @@ public static class QuickstartCommand
     /// of each sentence type per paragraph) and ~0.7k conversations, which 14 minutes of two cores train about as
     /// many times as the poetry set.
     private const int CharsPerMinute = 1600;
+    /// However short the budget, this much text is used: less leaves too few tokens to hold out a validation window.
+    private const int MinChars = 4000;
 
     /// The quickstart on the user's own text: the same stages from sft-data on, into their own directories.
     private static int TextRun(CommandLine cl, List<string> input, double minutes, int port, int vocab, int? evalLimit, bool serve,
@@ -112,7 +114,7 @@ public static class QuickstartCommand
         var manifest = StageManifest.Load(Path.Combine(outDir, "stages.json"));
         var total = Stopwatch.StartNew();
         var stages = new Stages(manifest, 7);
-        int maxChars = (int)Math.Max(1000, minutes * CharsPerMinute);
+        int maxChars = (int)Math.Max(MinChars, minutes * CharsPerMinute);
         stages.Run("sft-data", ["sft-data", "build", "--text", .. files, "--max_chars", I(maxChars), "--per_paragraph", "1", .. encoding is null ? [] : new[] { "--encoding", encoding },
                 .. keep ? new[] { "--keep_traditional" } : [], "--out", qa],
             [qa, Qa("conversations.jsonl"), Qa("heldout_paraphrase.jsonl"), Qa("heldout_unseen.jsonl"), Qa("heldout_multiturn.jsonl"), Qa("inset.jsonl"),
@@ -121,8 +123,9 @@ public static class QuickstartCommand
         // A byte-level BPE merges until the vocabulary is full: on a small text, whole sentences would become tokens.
         vocab = Math.Min(vocab, 512 + 3 * book.Distinct().Count());
         stages.Run("tokenizer", ["tokenizer", "train", "--input", knowledge, "--vocab_size", I(vocab), "--out", tok], [tok]);
-        // Enough validation text for one window of block_size 128 + 1 tokens, however small the text.
-        var val = Math.Clamp(600.0 / book.Length, 0.04, 0.3).ToString("0.###", CultureInfo.InvariantCulture);
+        // Enough validation text for two windows of block_size 128 + 1 tokens, however small the text.
+        int tokens = Tokenization.TextTokenizer.FromFile(tok).Encode(book).Count;
+        var val = Math.Clamp(260.0 / tokens, 0.04, 0.5).ToString("0.###", CultureInfo.InvariantCulture);
         stages.Run("prepare", ["prepare", "--input", knowledge, "--tokenizer", tok, "--val_fraction", val, "--out", pretrainData],
             [Path.Combine(pretrainData, "meta.json"), Path.Combine(pretrainData, "train.bin")]);
         stages.Run("prepare-sft", ["prepare-sft", "--input", Qa("conversations.jsonl"), "--input", qa, "--tokenizer", tok, "--block_size", "128", "--val_fraction", "0.02", "--out", sftData],
