@@ -53,8 +53,8 @@ public class DocsMatchCodeTests
         var commands = Regex.Matches(top, @"^  (\S+) ", RegexOptions.Multiline).Select(m => m.Groups[1].Value).ToList();
         Assert.True(commands.Count > 10, top);
         Assert.Empty(commands.Except(documented));
-        Assert.Empty(commands.Where(c => !text.Contains($"| [{c}](#", StringComparison.Ordinal) && !text.Contains($"[{c}, ", StringComparison.Ordinal)
-                                         && !text.Contains($", {c}](#", StringComparison.Ordinal)));
+        Assert.DoesNotContain(commands, c => !text.Contains($"| [{c}](#", StringComparison.Ordinal) && !text.Contains($"[{c}, ", StringComparison.Ordinal)
+                                             && !text.Contains($", {c}](#", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -81,6 +81,6 @@ public class DocsMatchCodeTests
     public void The_nanogpt_key_table_places_every_key()
     {
         var table = Section(Read("formats.md"), "## Many GPUs: pretrain with nanoGPT's `torchrun`, come back here");
-        Assert.Empty(TrainConfig.Keys.Where(k => !table.Contains($"`{k}`", StringComparison.Ordinal)));
+        Assert.DoesNotContain(TrainConfig.Keys, k => !table.Contains($"`{k}`", StringComparison.Ordinal));
     }
 }

@@ -298,7 +298,7 @@ public class NanoGptInteropTests
             throw new IOException("No space left on device");
         }));
         Assert.False(Directory.Exists(tmp["hf"]));
-        Assert.Empty(Directory.GetFileSystemEntries(tmp.Path).Where(p => p.Contains(".tmp-")));
+        Assert.DoesNotContain(Directory.GetFileSystemEntries(tmp.Path), p => p.Contains(".tmp-"));
     }
 
     /// Rewrites a ckpt.pt's state dict (loading every tensor), keeping the rest.

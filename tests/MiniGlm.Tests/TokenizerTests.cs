@@ -83,7 +83,8 @@ public class TokenizerTests
             var spent = CpuTime.Now - cpu;
             Assert.True(spent.TotalSeconds < 5, $"{text.Length} characters took {spent.TotalSeconds:F1} s of CPU");
             Assert.Equal(text, tok.Decode(ids));
-            Assert.Equal(tok.EncodeLinear(text[..3000]), tok.Encode(text[..3000]));
+            var head = text.Substring(0, 3000);
+            Assert.Equal(tok.EncodeLinear(head), tok.Encode(head));
         }
         Assert.False(TextTokenizer.HasLongRun(string.Concat(Enumerable.Repeat("𠀋字", 200)), codePoints: false)); // as UTF-16: no long run
     }

@@ -33,6 +33,21 @@ public static class SftDataCommand
           N lines (2 = quatrains, as the quickstart uses) and their poets. --next_lines_per_poem: lines of each
           poem asked for their next line, and as many for their poem (the first and last lines first; every line of
           the famous quatrains).
+        usage: ./miniglm sft-data build --text PATH [PATH …] --out data/qa/text.jsonl [--encoding NAME] [--keep_traditional]
+                 [--max_chars N] [--seed 1234] [--phrasings_per_fact 2] [--per_paragraph 2] [--max_answer_tokens 120]
+                 [--block_size 256] [--heldout_fraction 0.05] [--heldout_per_type 50] [--conversation_share 0.2]
+                 [--conversation_tokens 200] [--heldout_multiturn_per_type 25]
+          Grounded questions computed from your own text files (files, folders of *.txt, globs), no teacher needed:
+          chapter titles, numbers, next/previous and last chapter, how many (headings 第N回/章/篇/卷, Chapter N,
+          # …, or a short title line followed by paragraphs), the author where a line states it (唐·王维, 作者：…,
+          by …), the next and previous clause of a quoted one, which chapter it is from, a chapter's opening, and
+          who said it (子曰：“…”, X曰/道/说/问：“…”, “…”X说, "…," said X). Chinese text is asked in Chinese, English
+          text in English. A clause that occurs twice or a speaker that is not a clear name is skipped and counted.
+          Each file's encoding is detected (UTF-8, UTF-16 with BOM, GB18030/GBK) and printed; --encoding forces
+          one. Chinese text is converted to simplified (OpenCC, fetched if needed) unless --keep_traditional.
+          --max_chars: use only the first N characters (whole chapters first). Writes the same files as the
+          poetry build (held-out paragraphs are unseen sections), and knowledge/book.txt: the text for pretraining,
+          held-out paragraphs left out.
         usage: ./miniglm sft-data build --templates FILE --entities FILE --teacher URL --model NAME --out FILE
                  [--api_key_env VAR] [--per_request 5] [--concurrency 2] [--timeout 120] [--retries 5]
                  [--temperature 0.5] [--prompt FILE] [--max_per_template N] [--seed 1234] [--no_swap]
@@ -53,12 +68,14 @@ public static class SftDataCommand
         }
         var output = cl.Require("out", "the JSON Lines file to write, e.g. data/qa/poetry.jsonl");
         var kb = cl.Get("kb");
+        if (cl.Has("text")) return kb is null && !cl.Has("templates") ? Text(cl, output)
+            : throw new MiniGlmException("sft-data build: give one of --kb, --text or --templates, not several");
         if (kb is not null && cl.Has("templates"))
             throw new MiniGlmException("sft-data build: give either --kb or --templates/--entities/--teacher, not both");
         if (kb is not null) return kb == "chinese-poetry" ? Poetry(cl, output)
             : throw new MiniGlmException($"sft-data build: unknown knowledge base '{kb}' (known: chinese-poetry)");
         if (cl.Has("templates")) return Teacher(cl, output);
-        throw new MiniGlmException("sft-data build: missing --kb chinese-poetry or --templates FILE --entities FILE --teacher URL --model NAME");
+        throw new MiniGlmException("sft-data build: missing --kb chinese-poetry, --text PATH or --templates FILE --entities FILE --teacher URL --model NAME");
     }
 
     private static int Poetry(CommandLine cl, string output)
@@ -89,8 +106,7 @@ public static class SftDataCommand
             RefusalShare = cl.Double("refusal_share", d.RefusalShare),
         };
         if (options.RefusalShare < 0) throw new MiniGlmException($"--refusal_share must be 0 or more, got {options.RefusalShare}");
-        if (options.ConversationShare < 0) throw new MiniGlmException($"--conversation_share must be 0 or more, got {options.ConversationShare}");
-        if (options.HeldOutFraction is < 0 or >= 1) throw new MiniGlmException($"--heldout_fraction must be in [0, 1), got {options.HeldOutFraction}");
+        CheckShares(options.ConversationShare, options.HeldOutFraction);
         bool keep = cl.Flag("keep_traditional");
         cl.RejectUnknown("sft-data");
 
@@ -101,6 +117,20 @@ public static class SftDataCommand
         var tokenizer = TextTokenizer.Load(TokenizerSpec.Gpt2);
         var build = PoetryQuestions.Build(knowledge, options, text => tokenizer.Encode(text).Count);
 
+        foreach (var (title, types) in build.Famous) Console.WriteLine($"  《{title}》: {types}");
+        return Write(build, output, "poems.txt", $"chinese-poetry ({package}, poems: {poems})", clock);
+    }
+
+    private static void CheckShares(double conversationShare, double heldOutFraction)
+    {
+        if (conversationShare < 0) throw new MiniGlmException($"--conversation_share must be 0 or more, got {conversationShare}");
+        if (heldOutFraction is < 0 or >= 1) throw new MiniGlmException($"--heldout_fraction must be in [0, 1), got {heldOutFraction}");
+    }
+
+    /// Writes a grounded build in its layout (OUT, the held-out sets and conversations beside it, knowledge/NAME)
+    /// and reports it.
+    private static int Write(QaBuild build, string output, string knowledgeName, string source, Stopwatch clock)
+    {
         var dir = Path.GetDirectoryName(Path.GetFullPath(output))!;
         QaWriter.Write(output, build.Train);
         QaWriter.Write(Path.Combine(dir, "heldout_paraphrase.jsonl"), build.HeldOutParaphrase);
@@ -110,19 +140,58 @@ public static class SftDataCommand
         QaWriter.Write(Path.Combine(dir, "heldout_followup.jsonl"), build.HeldOutFollowUp);
         QaWriter.Write(Path.Combine(dir, "heldout_unread.jsonl"), build.HeldOutUnread);
         QaWriter.Write(Path.Combine(dir, "inset.jsonl"), build.InSet);
-        AtomicFile.WriteAllText(Path.Combine(dir, "knowledge", "poems.txt"), build.KnowledgeText);
-        foreach (var (title, types) in build.Famous) Console.WriteLine($"  《{title}》: {types}");
+        AtomicFile.WriteAllText(Path.Combine(dir, "knowledge", knowledgeName), build.KnowledgeText);
         return Report(new SftDataSummary
         {
-            Output = output, Source = $"chinese-poetry ({package}, poems: {poems})", Questions = build.Train.Count,
+            Output = output, Source = source, Questions = build.Train.Count,
             PerType = SftDataSummary.Count(build.Train.Select(q => q.Type!)), PerTemplate = build.PerTemplate,
             HeldOutParaphrase = build.HeldOutParaphrase.Count, HeldOutUnseen = build.HeldOutUnseen.Count,
             Conversations = build.Conversations.Count, ConversationTurns = SftDataSummary.Count(build.Conversations.Select(c => $"{c.Turns.Count} turns")),
-            HeldOutMultiTurn = build.HeldOutMultiTurn.Count, Famous = build.Famous,
+            HeldOutMultiTurn = build.HeldOutMultiTurn.Count, Famous = build.Famous.Count > 0 ? build.Famous : null,
             HeldOutFollowUp = build.HeldOutFollowUp.Count, HeldOutUnread = build.HeldOutUnread.Count,
             ConversationTypes = SftDataSummary.Count(build.Conversations.SelectMany(c => c.Turns.Skip(1)).Select(t => t.Type!)),
             Skipped = build.Skipped, Seconds = Math.Round(clock.Elapsed.TotalSeconds, 1),
         });
+    }
+
+    private static int Text(CommandLine cl, string output)
+    {
+        var inputs = cl.Values("text");
+        var d = new TextQaOptions();
+        var options = d with
+        {
+            Seed = cl.Int("seed", d.Seed),
+            PhrasingsPerFact = cl.Int("phrasings_per_fact", d.PhrasingsPerFact, min: 1),
+            PerParagraph = cl.Int("per_paragraph", d.PerParagraph, min: 0),
+            MaxAnswerTokens = cl.Int("max_answer_tokens", d.MaxAnswerTokens, min: 8),
+            BlockSize = cl.Int("block_size", d.BlockSize, min: 8),
+            HeldOutFraction = cl.Double("heldout_fraction", d.HeldOutFraction),
+            HeldOutPerType = cl.Int("heldout_per_type", d.HeldOutPerType, min: 0),
+            ConversationShare = cl.Double("conversation_share", d.ConversationShare),
+            HeldOutMultiTurnPerType = cl.Int("heldout_multiturn_per_type", d.HeldOutMultiTurnPerType, min: 0),
+            ConversationTokens = cl.Int("conversation_tokens", d.ConversationTokens, min: 8),
+        };
+        CheckShares(options.ConversationShare, options.HeldOutFraction);
+        var encoding = cl.Get("encoding");
+        long maxChars = cl.Get("max_chars") is null ? long.MaxValue : cl.Int("max_chars", 0, min: 1000);
+        bool keep = cl.Flag("keep_traditional");
+        cl.RejectUnknown("sft-data");
+
+        var clock = Stopwatch.StartNew();
+        Corpora.OpenCc? converter = null;
+        Func<string, string>? convert = keep ? null
+            : text => text.Any(TextBook.IsCjk) ? (converter ??= DataCommand.ToSimplified()).Convert(text) : text;
+        var loaded = TextLibrary.Read(inputs, encoding, convert, maxChars, Console.WriteLine);
+        if (loaded.UsedChars < loaded.TotalChars)
+            Console.WriteLine($"used {loaded.UsedChars:N0} of {loaded.TotalChars:N0} characters ({100.0 * loaded.UsedChars / loaded.TotalChars:0} %): --max_chars {maxChars:N0}");
+        var tokenizer = TextTokenizer.Load(TokenizerSpec.Gpt2);
+        var build = TextQuestions.Build(loaded.Books, options, text => tokenizer.Encode(text).Count);
+        const int least = 20;
+        if (build.Train.Count < least)
+            throw new MiniGlmException($"{string.Join(", ", inputs)}: too small to make questions from: {build.Train.Count} questions (at least {least} needed); give a longer text");
+
+        return Write(build, output, "book.txt",
+            $"text ({string.Join(", ", loaded.Books.Select(b => b.Name))}; {loaded.UsedChars:N0} of {loaded.TotalChars:N0} characters)", clock);
     }
 
     private static int Teacher(CommandLine cl, string output)

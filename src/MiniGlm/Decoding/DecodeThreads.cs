@@ -43,12 +43,13 @@ internal static class DecodeThreads
 
     private sealed class Job(Action<int> work, int parts)
     {
+        public readonly int Parts = parts;
         public int Next, Unfinished = parts;
         public Exception? Failure;
 
         public void TakeParts()
         {
-            for (int i; (i = Interlocked.Increment(ref Next) - 1) < parts;)
+            for (int i; (i = Interlocked.Increment(ref Next) - 1) < Parts;)
             {
                 try { work(i); }
                 catch (Exception e) { Interlocked.CompareExchange(ref Failure, e, null); }
