@@ -161,7 +161,7 @@ public class ChatTemplateFormatsTests : IDisposable
     public void The_readme_shows_the_modelfile_the_export_writes()
     {
         var readme = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "README.md"));
-        var expected = ChatTemplateFormats.Modelfile(Template, "mybot.gguf", 128);
+        var expected = ChatTemplateFormats.Modelfile(Template, "mybot.gguf", 256);
         Assert.Contains("```\n" + expected + "```\n", readme);
     }
 

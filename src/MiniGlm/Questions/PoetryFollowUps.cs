@@ -47,8 +47,9 @@ internal sealed class PoetryFollowUps
         var next = new List<(PoetryFact, FollowUpFact)>();
         var poem = fact.Poem;
         bool namesPoem = poem is not null && fact.Type is "who_wrote" or "recite" or "line_source" or "poem_dynasty" or "nth_line";
+        // 「他还写过什么」 after a recited poem means its poet too (the page showed it answered as nonsense when untrained).
         bool namesPoet = PoetryKnowledgeBase.IsNamed(fact.Author) && fact.Type is "who_wrote" or "line_source" or "poem_dynasty"
-            or "author_bio" or "author_works" or "author_dynasty";
+            or "recite" or "nth_line" or "author_bio" or "author_works" or "author_dynasty";
         if (namesPoem && kb.Label(poem!) is { } label)
         {
             var shortForms = poem!.IsCi ? (Func<string[], string[]>)(forms => [.. forms.Select(f => f.Replace("这首诗", "这首词").Replace("的诗", "的词"))]) : forms => forms;

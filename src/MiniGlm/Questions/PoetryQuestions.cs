@@ -27,10 +27,9 @@ public sealed record PoetryQaOptions
     public int HeldOutPerType { get; init; } = 50;
     /// Conversations (2–4 turns) written beside the single questions, as a share of their number.
     public double ConversationShare { get; init; } = 0.2;
-    /// A conversation's whole text is at most this many GPT-2 tokens, less than block_size: the quickstart trains
-    /// in rows of 128 tokens of its 8k poetry tokenizer, and a conversation that does not fit loses the end of its
-    /// last answer. Measured on the quickstart's set: of its conversations, 56 of 724 did not fit at 256, 9 of 767
-    /// at 224, none at 200. Single questions are shorter and fit block_size as counted.
+    /// A conversation's whole text is at most this many GPT-2 tokens: a conversation longer than the rows prepare-sft
+    /// packs loses the end of its last answer. 200 fits rows of 128 tokens of the quickstart's 8k poetry tokenizer
+    /// (about 0.9 token a character); the quickstart's rows of 256 take 400. Single questions fit block_size as counted.
     public int ConversationTokens { get; init; } = 200;
     /// At most this many conversations in heldout_multiturn.jsonl per type of their last question.
     public int HeldOutMultiTurnPerType { get; init; } = 25;
