@@ -146,7 +146,7 @@ public static class BenchCommand
         torch.set_num_threads(threads);
 
         using var loaded = ckpt is not null ? LoadedModel.Load(ckpt) : null;
-        var model = loaded?.Generator.Model ?? new GptModel(TrainConfig.Load(configFile, []).ModelConfig(50304));
+        var model = loaded?.Generator.Model ?? LanguageModel.Create(TrainConfig.Load(configFile, []).ModelConfig(50304));
         var tokenizer = loaded?.Tokenizer ?? TextTokenizer.Load(TokenizerSpec.Gpt2);
         Console.WriteLine($"model: {(ckpt ?? configFile ?? "seed config, random weights")}, {model.ParameterCount() / 1e6:F2}M parameters, " +
                           $"block_size {model.Config.BlockSize}, {torch.get_num_threads()} threads, decode kernels {Decoder.Instructions}");
@@ -184,7 +184,7 @@ public static class BenchCommand
     private sealed record BenchRow([property: JsonPropertyName("dtype")] string Dtype, [property: JsonPropertyName("result")] GenerationBenchResult Result);
 
     /// The model as GGUF files for llama.cpp (a random model is saved to a temporary checkpoint first).
-    private static LlamaCppBenchmark ExportForLlamaCpp(string? ckpt, GptModel model, TextTokenizer tokenizer)
+    private static LlamaCppBenchmark ExportForLlamaCpp(string? ckpt, LanguageModel model, TextTokenizer tokenizer)
     {
         Console.WriteLine("llama.cpp: exporting the model to GGUF f32, f16 and q8_0…");
         if (ckpt is not null) return new LlamaCppBenchmark(ckpt);
