@@ -128,8 +128,8 @@ public class LlamaReferenceTests
         }
     }
 
-    /// The decoder's argmax continuation until the context is full, one token per step after the prompt.
-    internal static int[] Greedy(Decoder decoder, int[] prompt, int blockSize)
+    /// The decoder's argmax (over the first vocab ids) continuation until the context is full, one token per step after the prompt.
+    internal static int[] Greedy(Decoder decoder, int[] prompt, int blockSize, int? vocab = null)
     {
         var cache = new KvCache(decoder.Config);
         int row = cache.Add();
@@ -138,10 +138,53 @@ public class LlamaReferenceTests
         while (prompt.Length + seq.Count < blockSize)
         {
             using var logits = decoder.Step(cache, [row], [next]);
-            int id = (int)logits[0].argmax().item<long>();
+            int id = (int)logits[0, ..(vocab ?? decoder.Config.VocabSize)].argmax().item<long>();
             seq.Add(id);
             next = [id];
         }
         return [.. seq];
+    }
+}
+
+/// llama.cpp runs our GGUF export of a llama (llama.cpp's `llama` arch, q and k rows interleaved for its rotation)
+/// and of a Qwen2-shaped one (its `qwen2` arch): its greedy sequence equals our decoder's, whole context.
+public class LlamaGgufTests(Xunit.Abstractions.ITestOutputHelper output)
+{
+    [Theory]
+    [MemberData(nameof(LlamaReferenceTests.Shapes), MemberType = typeof(LlamaReferenceTests))]
+    public void Llama_cpp_greedy_equals_ours_on_our_gguf_export(GptConfig shape)
+    {
+        OutsideCheck.Ran(OutsideCheck.LlamaCpp);
+        using var tmp = new TempDir();
+        var ckpt = LlamaReferenceTests.RandomCheckpoint(tmp["ckpt"], shape);
+        var gguf = tmp["model.gguf"];
+        var r = Cli.Run("export", "--ckpt", ckpt, "--format", "gguf", "--out", gguf, "--dtype", "f32");
+        Assert.True(r.Code == 0, r.Err);
+        var vocab = TextTokenizer.Load(TokenizerSpec.Gpt2).VocabSize;
+        using var llama = new MiniGlm.Cli.LlamaCpp.LlamaCppModel(gguf, shape.BlockSize);
+        Assert.Equal(shape.QkvBias ? "qwen2" : "llama", llama.Metadata["general.architecture"]);
+        var prompt = new List<int> { 464, 3290, 318, 257, 1332, 13, 50256, 11 };
+        var theirs = new List<int>();
+        var logits = llama.Feed(prompt);
+        while (prompt.Count + theirs.Count < shape.BlockSize)
+        {
+            theirs.Add(ArgMax(logits.AsSpan(0, vocab)));
+            if (prompt.Count + theirs.Count < shape.BlockSize) logits = llama.Feed([theirs[^1]]);
+        }
+        var (model, _) = CheckpointStore.LoadModel(ckpt, dropout: 0);
+        using (model)
+        {
+            using var decoder = new Decoder(model, InferenceDtype.Float32);
+            var ours = LlamaReferenceTests.Greedy(decoder, [.. prompt], shape.BlockSize, vocab);
+            output.WriteLine($"{llama.Metadata["general.architecture"]}: ours {string.Join(",", ours)}; llama.cpp {string.Join(",", theirs)}");
+            Assert.Equal(ours, theirs);
+        }
+    }
+
+    private static int ArgMax(ReadOnlySpan<float> v)
+    {
+        int best = 0;
+        for (int i = 1; i < v.Length; i++) if (v[i] > v[best]) best = i;
+        return best;
     }
 }
