@@ -47,8 +47,9 @@ public sealed unsafe class Decoder : IDisposable
         // llama's q, k, v (gpt2's c_attn is already one) and its gate and up.
         Affine Stacked(params string[] prefixes)
         {
-            using var scope = NewDisposeScope();
-            var weight = cat(prefixes.Select(x => p[x + ".weight"].detach()).ToArray(), 0);
+            // No dispose scope here: a matrix keeps tensors of its own made from this one (bf16's libtorch copy).
+            using var noGrad = no_grad();
+            using var weight = cat(prefixes.Select(x => p[x + ".weight"]).ToArray(), 0);
             var biases = prefixes.Select(x => Floats(x + ".bias")).ToList();
             return new(WeightMatrix.Create(weight, dtype), biases.All(b => b is null) ? null : biases.SelectMany(b => b!).ToArray());
         }
