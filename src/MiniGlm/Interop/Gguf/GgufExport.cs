@@ -39,7 +39,7 @@ public static class GgufExport
             var tokenizer = TextTokenizer.Load(config.Tokenizer);
             var writer = new GgufWriter();
             var pre = WriteMetadata(writer, model.Config, tokenizer, config.ChatTemplate, Path.GetFileNameWithoutExtension(outPath), fileType);
-            int tensors = WriteTensors(writer, model, tokenizer.VocabSize, fileType);
+            int tensors = WriteTensors(writer, model, Vocabulary(model.Config, tokenizer), fileType);
             try
             {
                 AtomicFile.Write(outPath, tmp => { using var file = File.Create(tmp); writer.Write(file); });
@@ -50,14 +50,26 @@ public static class GgufExport
         }
     }
 
+    /// The rows of token_embd (and output) the file keeps: the tokenizer's ids, so our padding to a multiple of 64 is
+    /// dropped; a model with rows beyond that padding (an imported Qwen2) keeps them all, named as unused tokens.
+    private static int Vocabulary(GptConfig shape, TextTokenizer tokenizer) =>
+        shape.VocabSize > GptConfig.PadVocab(tokenizer.VocabSize) ? shape.VocabSize : tokenizer.VocabSize;
+
+    private const string HfLlama3Pattern =
+        @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+    private const string Qwen2Pattern =
+        @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+
     /// llama.cpp refuses a `tokenizer.ggml.pre` it does not know, so each of our patterns maps to a known one.
     /// GPT-2's is "gpt-2"; trained tokenizers' is llama 3's, "llama-bpe", exactly. Those trained before cut Han two
     /// characters at a time, which no llama.cpp pre-tokenizer does: they fall back to "llama-bpe", which takes whole
     /// Han runs and may merge across the two-character cuts (the same text, sometimes other ids; docs/formats.md).
+    /// Imported tokenizers keep their tokenizer.json's regex: Llama 3's own spelling (`(?i:…)`) and Qwen2's (digits one at a time).
     public static string PreTokenizer(TokenizerSpec spec) => spec switch
     {
         { IsFile: false, Name: "gpt2" } => "gpt-2",
-        { IsFile: true, Pattern: PreTokenPattern.Llama3 or PreTokenPattern.HanPairs } => "llama-bpe",
+        { IsFile: true, Pattern: PreTokenPattern.Llama3 or PreTokenPattern.HanPairs or HfLlama3Pattern } => "llama-bpe",
+        { IsFile: true, Pattern: Qwen2Pattern } => "qwen2",
         _ => throw new MiniGlmException($"tokenizer {spec}: its pre-tokenizer pattern has no llama.cpp equivalent, cannot export to GGUF"),
     };
 
@@ -85,7 +97,7 @@ public static class GgufExport
         else w.Add($"{arch}.attention.layer_norm_epsilon", (float)shape.Eps);
 
         var pre = PreTokenizer(tokenizer.Spec);
-        var vocab = GgufVocab.From(tokenizer);
+        var vocab = GgufVocab.From(tokenizer, Vocabulary(shape, tokenizer));
         w.Add("tokenizer.ggml.model", "gpt2");
         w.Add("tokenizer.ggml.pre", pre);
         w.Add("tokenizer.ggml.tokens", vocab.Tokens);
