@@ -59,10 +59,10 @@ public static class QuickstartCommand
         stages.Run("prepare-sft", ["prepare-sft", "--input", Conversations, "--input", Qa, "--tokenizer", Tok, "--block_size", "128", "--val_fraction", "0.02", "--out", SftData],
             [Path.Combine(SftData, "meta.json"), Path.Combine(SftData, "train.bin")]);
 
-        stages.Train("pretrain", "configs/quickstart.json", ["--dataset", PretrainData, "--out_dir", Pretrain], minutes * 0.35, vocab);
+        stages.Train("pretrain", Config("quickstart.json"), ["--dataset", PretrainData, "--out_dir", Pretrain], minutes * 0.35, vocab);
         // An early SFT checkpoint is kept beside the final one, as the seed's report compared 1000 and 4500 iterations.
-        stages.Train("sft", "configs/quickstart_sft.json", ["--ckpt_dir", Pretrain, "--dataset", SftData, "--out_dir", Sft], minutes * 0.65, vocab,
-            timedShape: "configs/quickstart.json", snapshotAt: 1000.0 / 4500); // fine-tuning takes its model from the checkpoint, not its config
+        stages.Train("sft", Config("quickstart_sft.json"), ["--ckpt_dir", Pretrain, "--dataset", SftData, "--out_dir", Sft], minutes * 0.65, vocab,
+            timedShape: Config("quickstart.json"), snapshotAt: 1000.0 / 4500); // fine-tuning takes its model from the checkpoint, not its config
         string[] early = [.. Directory.GetDirectories(Sft, "iter_*").SelectMany(d => new[] { "--ckpt", d })];
         stages.Run("eval", ["eval", "--ckpt", Sft, .. early, "--dataset", PretrainData, "--qa", HeldOutParaphrase,
             "--qa", HeldOutMultiTurn, "--qa", HeldOutUnseen, "--qa", InSet, .. evalLimit is null ? [] : new[] { "--limit", I(evalLimit.Value) }, "--max_new_tokens", "160", "--out", Report],
@@ -94,6 +94,13 @@ public static class QuickstartCommand
         var path = Path.Combine(Out, "quickstart.lock");
         try { return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
         catch (IOException) { throw new MiniGlmException($"another quickstart is running in this directory ({path} is locked); stop it first"); }
+    }
+
+    /// configs/NAME from the working directory (a clone), else the copy installed beside the program (the .NET tool).
+    private static string Config(string name)
+    {
+        var local = Path.Combine("configs", name);
+        return File.Exists(local) ? local : Path.Combine(AppContext.BaseDirectory, "configs", name);
     }
 
     private static string I(int value) => value.ToString(CultureInfo.InvariantCulture);
