@@ -100,7 +100,7 @@ public static class EvalCommand
                 Model = url is null ? cl.Get("judge_model") ?? "" : cl.Require("judge_model", "the judge model's name (with --judge)"),
                 ApiKey = keyVar is null ? null : Environment.GetEnvironmentVariable(keyVar)
                     ?? throw new MiniGlmException($"--judge_key_env {keyVar}: that environment variable is not set"),
-                ApiKeyEnv = keyVar,
+                KeyHint = keyVar is null ? "give the key with --judge_key_env VAR" : $"check the key in ${keyVar}",
                 Temperature = 0,
                 MaxOutputTokens = 256,
                 Timeout = TimeSpan.FromSeconds(cl.Double("judge_timeout", 120)),

@@ -24,8 +24,10 @@ public sealed record ChatEndpointOptions
     public TimeSpan Backoff { get; init; } = TimeSpan.FromSeconds(2);
     /// How the endpoint is named in messages ("teacher", "judge").
     public string Role { get; init; } = "model";
-    /// The variable the key came from, named when the server refuses it.
-    public string? ApiKeyEnv { get; init; }
+    /// What to check when the server refuses the key (401, 403), e.g. "check --api_key_env".
+    public string? KeyHint { get; init; }
+    /// Said after the last failed attempt, e.g. that a rerun continues.
+    public string? AfterRetries { get; init; }
 }
 
 /// One reply: its text, why it ended (stop, length, content_filter, …) and its token counts (0 when the server
@@ -84,7 +86,7 @@ public sealed class ChatEndpoint
             catch (ClientResultException e) when (e.Status is > 0 and not 429 and < 500)
             {
                 throw new MiniGlmException($"{options.Role} {Endpoint}: HTTP {e.Status}" +
-                    (e.Status is 401 or 403 ? $" (check the key{(options.ApiKeyEnv is null ? "" : $" in ${options.ApiKeyEnv}")})" : "") +
+                    (e.Status is 401 or 403 && options.KeyHint is not null ? $" ({options.KeyHint})" : "") +
                     $": {Shorten(e.GetRawResponse()?.Content.ToString() ?? e.Message)}");
             }
             catch (ClientResultException e)
@@ -100,7 +102,7 @@ public sealed class ChatEndpoint
                 throw new MiniGlmException($"{options.Role} {Endpoint}: the reply is not a chat completion ({FirstLine(e.Message)})");
             }
             if (attempt >= options.Retries)
-                throw new MiniGlmException($"{options.Role} {Endpoint}: {failure}, {attempt + 1} attempts");
+                throw new MiniGlmException($"{options.Role} {Endpoint}: {failure}, {attempt + 1} attempts" + (options.AfterRetries is null ? "" : $"; {options.AfterRetries}"));
             Interlocked.Increment(ref retried);
             var wait = retryAfter ?? options.Backoff * Math.Pow(2, attempt) * (0.75 + 0.5 * Random.Shared.NextDouble());
             await Task.Delay(wait, ct);
