@@ -77,10 +77,10 @@ public static class QuickstartCommand
         stages.Run("prepare-sft", ["prepare-sft", "--input", Conversations, "--input", Qa, "--tokenizer", Tok, "--block_size", "256", "--val_fraction", "0.02", "--out", SftData],
             [Path.Combine(SftData, "meta.json"), Path.Combine(SftData, "train.bin")]);
 
-        stages.Train("pretrain", "configs/quickstart.json", ["--dataset", PretrainData, "--out_dir", Pretrain], minutes * 0.35, vocab, pretrainIters);
+        stages.Train("pretrain", Config("quickstart.json"), ["--dataset", PretrainData, "--out_dir", Pretrain], minutes * 0.35, vocab, pretrainIters);
         // An early SFT checkpoint is kept beside the final one, as the seed's report compared 1000 and 4500 iterations.
-        stages.Train("sft", "configs/quickstart_sft.json", ["--ckpt_dir", Pretrain, "--dataset", SftData, "--out_dir", Sft], minutes * 0.65, vocab, sftIters,
-            timedShape: "configs/quickstart.json", snapshotAt: 1000.0 / 4500); // fine-tuning takes its model from the checkpoint, not its config
+        stages.Train("sft", Config("quickstart_sft.json"), ["--ckpt_dir", Pretrain, "--dataset", SftData, "--out_dir", Sft], minutes * 0.65, vocab, sftIters,
+            timedShape: Config("quickstart.json"), snapshotAt: 1000.0 / 4500); // fine-tuning takes its model from the checkpoint, not its config
         string[] early = [.. Directory.GetDirectories(Sft, "iter_*").SelectMany(d => new[] { "--ckpt", d })];
         stages.Run("eval", ["eval", "--ckpt", Sft, .. early, "--dataset", PretrainData, "--qa", HeldOutParaphrase,
             "--qa", HeldOutMultiTurn, "--qa", HeldOutFollowUp, "--qa", HeldOutUnseen, "--qa", HeldOutUnread, "--qa", InSet, .. evalLimit is null ? [] : new[] { "--limit", I(evalLimit.Value) }, "--max_new_tokens", "160", "--out", Report],
@@ -130,9 +130,9 @@ public static class QuickstartCommand
             [Path.Combine(pretrainData, "meta.json"), Path.Combine(pretrainData, "train.bin")]);
         stages.Run("prepare-sft", ["prepare-sft", "--input", Qa("conversations.jsonl"), "--input", qa, "--tokenizer", tok, "--block_size", "128", "--val_fraction", "0.02", "--out", sftData],
             [Path.Combine(sftData, "meta.json"), Path.Combine(sftData, "train.bin")]);
-        stages.Train("pretrain", "configs/quickstart.json", ["--dataset", pretrainData, "--out_dir", pretrain], minutes * 0.35, vocab, pretrainIters);
-        stages.Train("sft", "configs/quickstart_sft.json", ["--ckpt_dir", pretrain, "--dataset", sftData, "--out_dir", sft], minutes * 0.65, vocab, sftIters,
-            timedShape: "configs/quickstart.json", snapshotAt: 1000.0 / 4500);
+        stages.Train("pretrain", Config("quickstart.json"), ["--dataset", pretrainData, "--out_dir", pretrain], minutes * 0.35, vocab, pretrainIters);
+        stages.Train("sft", Config("quickstart_sft.json"), ["--ckpt_dir", pretrain, "--dataset", sftData, "--out_dir", sft], minutes * 0.65, vocab, sftIters,
+            timedShape: Config("quickstart.json"), snapshotAt: 1000.0 / 4500);
         string[] early = [.. Directory.GetDirectories(sft, "iter_*").SelectMany(d => new[] { "--ckpt", d })];
         stages.Run("eval", ["eval", "--ckpt", sft, .. early, "--dataset", pretrainData, "--qa", Qa("heldout_paraphrase.jsonl"),
             "--qa", Qa("heldout_multiturn.jsonl"), "--qa", Qa("heldout_unseen.jsonl"), "--qa", Qa("inset.jsonl"), .. evalLimit is null ? [] : new[] { "--limit", I(evalLimit.Value) },
@@ -165,6 +165,13 @@ public static class QuickstartCommand
         var path = Path.Combine(outDir, "quickstart.lock");
         try { return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
         catch (IOException) { throw new MiniGlmException($"another quickstart is running in this directory ({path} is locked); stop it first"); }
+    }
+
+    /// configs/NAME from the working directory (a clone), else the copy installed beside the program (the .NET tool).
+    private static string Config(string name)
+    {
+        var local = Path.Combine("configs", name);
+        return File.Exists(local) ? local : Path.Combine(AppContext.BaseDirectory, "configs", name);
     }
 
     private static string I(int value) => value.ToString(CultureInfo.InvariantCulture);
