@@ -115,7 +115,7 @@ public class HuggingFaceInteropTests
     }
 
     [Theory]
-    [InlineData("llama", "model_type 'llama' (LlamaForCausalLM) is not GPT-2")]
+    [InlineData("mistral", "model_type 'mistral' (MistralForCausalLM) is not read; GPT2LMHeadModel, LlamaForCausalLM and Qwen2ForCausalLM are")]
     [InlineData("missing", "tensor 'transformer.h.1.mlp.c_proj.weight' is missing")]
     [InlineData("shape", "tensor 'transformer.wpe.weight' has shape [8,32], the model expects [32,32]")]
     [InlineData("no-tokenizer", "no tokenizer.json or vocab.json; pass --tokenizer")]
@@ -129,10 +129,10 @@ public class HuggingFaceInteropTests
         var weights = Safetensors.LoadStateDict(weightsPath);
         switch (damage)
         {
-            case "llama":
+            case "mistral":
                 var c = JsonNode.Parse(File.ReadAllText(configPath))!;
-                c["model_type"] = "llama";
-                c["architectures"] = new JsonArray("LlamaForCausalLM");
+                c["model_type"] = "mistral";
+                c["architectures"] = new JsonArray("MistralForCausalLM");
                 File.WriteAllText(configPath, c.ToJsonString());
                 break;
             case "missing": weights.Remove("transformer.h.1.mlp.c_proj.weight"); break;
