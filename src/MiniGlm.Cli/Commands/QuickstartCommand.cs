@@ -127,8 +127,11 @@ public static class QuickstartCommand
             [Path.Combine(pretrainData, "meta.json"), Path.Combine(pretrainData, "train.bin")]);
         stages.Run("prepare-sft", ["prepare-sft", "--input", Qa("conversations.jsonl"), "--input", qa, "--tokenizer", tok, "--block_size", "128", "--val_fraction", "0.02", "--out", sftData],
             [Path.Combine(sftData, "meta.json"), Path.Combine(sftData, "train.bin")]);
-        stages.Train("pretrain", "configs/quickstart.json", ["--dataset", pretrainData, "--out_dir", pretrain], minutes * 0.35, vocab, pretrainIters);
-        stages.Train("sft", "configs/quickstart_sft.json", ["--ckpt_dir", pretrain, "--dataset", sftData, "--out_dir", sft], minutes * 0.65, vocab, sftIters,
+        // A text's model keeps rows of 128 (8 a batch): its answers are single sentences, and a small text's val split
+        // holds one window of 128 + 1 tokens, not always one of 256 + 1 (the poetry quickstart's rows).
+        string[] rows = ["--block_size", "128", "--batch_size", "8"];
+        stages.Train("pretrain", "configs/quickstart.json", ["--dataset", pretrainData, "--out_dir", pretrain, .. rows], minutes * 0.35, vocab, pretrainIters);
+        stages.Train("sft", "configs/quickstart_sft.json", ["--ckpt_dir", pretrain, "--dataset", sftData, "--out_dir", sft, .. rows], minutes * 0.65, vocab, sftIters,
             timedShape: "configs/quickstart.json", snapshotAt: 1000.0 / 4500);
         string[] early = [.. Directory.GetDirectories(sft, "iter_*").SelectMany(d => new[] { "--ckpt", d })];
         stages.Run("eval", ["eval", "--ckpt", sft, .. early, "--dataset", pretrainData, "--qa", Qa("heldout_paraphrase.jsonl"),
