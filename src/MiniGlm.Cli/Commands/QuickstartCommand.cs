@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using MiniGlm.Checkpoints;
 using MiniGlm.Training;
 
 namespace MiniGlm.Cli.Commands;
@@ -221,6 +222,11 @@ public static class QuickstartCommand
             var clock = Stopwatch.StartNew();
             int code = Program.Dispatch(command);
             if (code != 0) throw new MiniGlmException($"quickstart stage {name} failed (exit code {code}); fix the cause and rerun: finished stages are kept");
+            // A training stopped by Ctrl-C or SIGTERM saves a checkpoint and exits 0: it is not done, and the stages
+            // after it must not run on a half-trained model.
+            var latest = command[0] == "train" ? Path.GetDirectoryName(outputs[0]) : null;
+            if (latest is not null && CheckpointStore.ReadState(latest) is var state && CheckpointStore.ReadConfig(latest).Train.MaxIters is var max && state.Iter < max)
+                throw new MiniGlmException($"quickstart stopped during {name} at step {state.Iter} of {max}; rerun the same command to resume it");
             manifest.MarkDone(name, record, inputs, outputs, clock.Elapsed);
             Console.WriteLine($"[{number}/{count}] {name}: {clock.Elapsed.TotalSeconds:0} s");
         }
