@@ -15,6 +15,8 @@ public class WeakenGlibcxxRequirement : Task
 {
     [Required] public string LibraryPath { get; set; } = "";
     [Required] public string Version { get; set; } = "";
+    /// Patch even where this system has the version: a .NET tool's package is built here and run elsewhere.
+    public bool Always { get; set; }
 
     const uint ShtGnuVerneed = 0x6ffffffe;
     const ushort VerFlgWeak = 0x2;
@@ -29,7 +31,7 @@ public class WeakenGlibcxxRequirement : Task
     {
         if (!File.Exists(LibraryPath)) return true;
         var system = SystemLibstdcxx.FirstOrDefault(File.Exists);
-        if (system != null && Contains(File.ReadAllBytes(system), Encoding.ASCII.GetBytes(Version + "\0")))
+        if (!Always && system != null && Contains(File.ReadAllBytes(system), Encoding.ASCII.GetBytes(Version + "\0")))
             return true; // the system satisfies the requirement: leave the library as shipped
 
         var elf = File.ReadAllBytes(LibraryPath);
@@ -39,7 +41,7 @@ public class WeakenGlibcxxRequirement : Task
         var tmp = LibraryPath + ".tmp";
         File.WriteAllBytes(tmp, elf);
         File.Replace(tmp, LibraryPath, null); // an atomic rename: a loader never sees a half-written file
-        Log.LogMessage(MessageImportance.High, $"MiniGLM: marked {Version} weak in {LibraryPath} (system libstdc++ lacks it).");
+        Log.LogMessage(MessageImportance.High, $"MiniGLM: marked {Version} weak in {LibraryPath} ({(Always ? "a package to run elsewhere" : "system libstdc++ lacks it")}).");
         return true;
     }
 

@@ -13,7 +13,8 @@ public sealed class FakeTeacher : IDisposable
     public sealed record Reply(int Status, string? Content = null, TimeSpan Delay = default, string? RawBody = null);
 
     private readonly HttpListener listener = new();
-    private readonly Func<int, IReadOnlyList<string>, Reply> handler;
+    private readonly Func<int, IReadOnlyList<string>, Reply>? handler;
+    private readonly Func<int, string, Reply>? byPrompt;
     private int requests;
 
     public string Url { get; }
@@ -22,9 +23,15 @@ public sealed class FakeTeacher : IDisposable
     public ConcurrentQueue<string?> Authorization { get; } = new();
     public int Requests => requests;
 
-    public FakeTeacher(Func<int, IReadOnlyList<string>, Reply> handler)
+    public FakeTeacher(Func<int, IReadOnlyList<string>, Reply> handler) : this() => this.handler = handler;
+
+    /// A server whose handler reads the whole prompt (a judge's).
+    public static FakeTeacher ByPrompt(Func<int, string, Reply> handler) => new(handler, 0);
+
+    private FakeTeacher(Func<int, string, Reply> byPrompt, int _) : this() => this.byPrompt = byPrompt;
+
+    private FakeTeacher()
     {
-        this.handler = handler;
         var probe = new TcpListener(IPAddress.Loopback, 0);
         probe.Start();
         int port = ((IPEndPoint)probe.LocalEndpoint).Port;
@@ -61,13 +68,20 @@ public sealed class FakeTeacher : IDisposable
                 .Where(m => m.Success).Select(m => m.Groups[2].Value).ToList();
             foreach (var q in questions) Asked.Enqueue(q);
             Authorization.Enqueue(context.Request.Headers["Authorization"]);
-            var reply = handler(Interlocked.Increment(ref requests), questions);
+            int n = Interlocked.Increment(ref requests);
+            var reply = byPrompt is not null ? byPrompt(n, prompt) : handler!(n, questions);
             if (reply.Delay > TimeSpan.Zero) await Task.Delay(reply.Delay);
             context.Response.StatusCode = reply.Status;
             if (reply.Status == 429) context.Response.AddHeader("Retry-After", "0");
             var json = reply.RawBody ?? new JsonObject
             {
-                ["choices"] = new JsonArray(new JsonObject { ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = reply.Content ?? "" } }),
+                ["id"] = $"chatcmpl-{n}", ["object"] = "chat.completion", ["created"] = 0, ["model"] = "fake",
+                ["choices"] = new JsonArray(new JsonObject
+                {
+                    ["index"] = 0, ["finish_reason"] = "stop",
+                    ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = reply.Content ?? "" },
+                }),
+                ["usage"] = new JsonObject { ["prompt_tokens"] = prompt.Length, ["completion_tokens"] = (reply.Content ?? "").Length, ["total_tokens"] = prompt.Length + (reply.Content ?? "").Length },
             }.ToJsonString();
             var bytes = Encoding.UTF8.GetBytes(json);
             context.Response.ContentType = "application/json";

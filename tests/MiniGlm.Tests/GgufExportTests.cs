@@ -93,15 +93,16 @@ public class GgufExportTests(ITestOutputHelper output) : IDisposable
 
     /// A copy of the model whose GGUF matrices (token embedding, attention and MLP weights) hold exactly the values
     /// the export of that type stores: encoded as the file encodes them and decoded again.
-    private static GptModel AsStored(GptModel model, GgufFileType type)
+    internal static LanguageModel AsStored(LanguageModel model, GgufFileType type)
     {
-        var copy = new GptModel(model.Config);
+        var copy = LanguageModel.Create(model.Config);
         var sources = model.named_parameters().ToDictionary(x => x.name, x => x.parameter);
         using var noGrad = no_grad();
         foreach (var (name, p) in copy.named_parameters())
         {
             var source = sources[name];
-            bool matrix = name == "transformer.wte.weight" || name.StartsWith("transformer.h.") && name.EndsWith(".weight") && source.dim() == 2;
+            bool matrix = name is "transformer.wte.weight" or "model.embed_tokens.weight" or "lm_head.weight"
+                || (name.StartsWith("transformer.h.") || name.StartsWith("model.layers.")) && name.EndsWith(".weight") && source.dim() == 2;
             // As GgufExport: Q8_0 needs rows of a multiple of 32 values, other matrices fall back to F16.
             var stored = !matrix ? GgufTensorType.F32
                 : type.MatrixType == GgufTensorType.Q8_0 && source.shape[^1] % GgufTensorData.Q8Block != 0 ? GgufTensorType.F16 : type.MatrixType;
@@ -124,7 +125,7 @@ public class GgufExportTests(ITestOutputHelper output) : IDisposable
         }).ToArray(),
     };
 
-    private static List<int> OurGreedy(GptModel model, TextTokenizer tokenizer, InferenceDtype dtype, List<int> prompt, int steps)
+    internal static List<int> OurGreedy(LanguageModel model, TextTokenizer tokenizer, InferenceDtype dtype, List<int> prompt, int steps)
     {
         using var generator = new Generation.Generator(model, tokenizer, dtype);
         return generator.Generate(prompt, new SamplingOptions { Temperature = 0, MaxNewTokens = steps, StopAtEndOfText = false })
@@ -132,7 +133,7 @@ public class GgufExportTests(ITestOutputHelper output) : IDisposable
     }
 
     /// Our fp32 decoder's logits (over the tokenizer's ids) after the prompt and after each token of a continuation.
-    private static List<float[]> DecoderLogits(GptModel model, List<int> prompt, List<int> continuation, int vocab)
+    internal static List<float[]> DecoderLogits(LanguageModel model, List<int> prompt, List<int> continuation, int vocab)
     {
         using var decoder = new Decoder(model, InferenceDtype.Float32);
         var cache = new KvCache(model.Config);
@@ -169,7 +170,7 @@ public class GgufExportTests(ITestOutputHelper output) : IDisposable
         return (ids.Skip(prompt.Count).ToList(), all, ruled);
     }
 
-    private static float[] OurLogits(GptModel model, List<int> ids, int vocab)
+    private static float[] OurLogits(LanguageModel model, List<int> ids, int vocab)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();

@@ -34,13 +34,21 @@ public class SftTrainingTests : IDisposable
         TinyTraining.Config(dataset, outDir, 128, [("batch_size", "4"), ("eval_iters", "2"), ("eval_interval", "50"),
             ("log_interval", "10"), ("warmup_iters", "10"), ("dropout", "0.0"), .. extra]);
 
-    [Fact]
-    public void A_tiny_model_learns_to_answer_a_tiny_QA_set_exactly()
+    /// The shape keys of each arch in these tests: llama with grouped-query attention (4 query heads, 2 key/value).
+    private static (string, string)[] Arch(string arch) => arch == GptConfig.Llama
+        ? [("arch", "llama"), ("n_head", "4"), ("n_kv_head", "2"), ("intermediate_size", "128")]
+        : [];
+
+    [Theory]
+    [InlineData(GptConfig.Gpt2)]
+    [InlineData(GptConfig.Llama)]
+    public void A_tiny_model_learns_to_answer_a_tiny_QA_set_exactly(string arch)
     {
         var run = Path.Combine(root, "run");
         // One packed row holds all four examples, so a batch of one row trains on the whole set.
-        new Trainer(Tiny(Data(SftLayout.Packed), run, ("batch_size", "1"), ("max_iters", "200"), ("lr_decay_iters", "200"))).Run();
+        new Trainer(Tiny(Data(SftLayout.Packed), run, [("batch_size", "1"), ("max_iters", "200"), ("lr_decay_iters", "200"), .. Arch(arch)])).Run();
         using var model = LoadedModel.Load(run);
+        Assert.Equal(arch, model.Config.Model.Arch);
         Assert.Equal(ChatTemplate.Seed, model.Config.ChatTemplate); // the template travels in the checkpoint
         var greedy = new SamplingOptions { Temperature = 0, MaxNewTokens = 12 };
         foreach (var (q, a) in Pairs)
@@ -115,13 +123,15 @@ public class SftTrainingTests : IDisposable
     }
 
     [Theory]
-    [InlineData("float32")]
-    [InlineData("bfloat16")]
-    public void An_SFT_run_resumes_to_the_same_curve(string dtype)
+    [InlineData("float32", GptConfig.Gpt2)]
+    [InlineData("bfloat16", GptConfig.Gpt2)]
+    [InlineData("float32", GptConfig.Llama)]
+    [InlineData("bfloat16", GptConfig.Llama)]
+    public void An_SFT_run_resumes_to_the_same_curve(string dtype, string arch)
     {
         var data = Data(SftLayout.Packed);
         string a = Path.Combine(root, "a"), b = Path.Combine(root, "b");
-        (string, string)[] schedule = [("max_iters", "12"), ("lr_decay_iters", "12"), ("log_interval", "1"), ("eval_interval", "6"), ("dtype", dtype)];
+        (string, string)[] schedule = [("max_iters", "12"), ("lr_decay_iters", "12"), ("log_interval", "1"), ("eval_interval", "6"), ("dtype", dtype), .. Arch(arch)];
         new Trainer(Tiny(data, a, schedule)).Run();
         using var cts = new CancellationTokenSource();
         new Trainer(Tiny(data, b, schedule), new TinyTraining.StopAt(5, cts)).Run(cts.Token);

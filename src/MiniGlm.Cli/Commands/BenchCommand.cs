@@ -25,13 +25,17 @@ public static class BenchCommand
           --compare: float32 and bfloat16 side by side, timed alternately (--rounds times each, --iters per round)
           so that load from other work on the machine falls on both alike; prints the CPU's flags.
           --vocab_size: the tokenizer's vocabulary (50257 = GPT-2; e.g. 8192 for a trained one), padded to a multiple of 64.
-        usage: ./miniglm bench generate [--ckpt DIR | CONFIG.json] [--prompt_tokens 100] [--new_tokens 512] [--dtype int8|float32|bfloat16|all] [--threads N] [--runs 3] [--compare llama.cpp] [--out FILE]
-          Times generation (KV cache) for batch 1 and batch 4: time to first token, ms per token, tokens/s; each
-          figure is from the run of median total time out of --runs.
-          Without --ckpt, a model of the config's shape (default: the seed's 6×512) with random weights is timed.
+        usage: ./miniglm bench generate [--ckpt DIR | CONFIG.json [--vocab_size 50257]] [--prompt_tokens 100] [--new_tokens 512] [--dtype int8|float32|bfloat16|all] [--threads N] [--runs 3] [--compare llama.cpp] [--out FILE]
+          Times loading (checkpoint to decoder) and generation (KV cache) for batch 1 and batch 4: time to first
+          token, ms per token, tokens/s, resident memory with each dtype's decoder; each figure is from the run of
+          median total time out of --runs.
+          Without --ckpt, a model of the config's shape (default: the seed's 6×512; any arch, e.g.
+          configs/bench-smollm2-135m.json) with random weights is saved and timed; --vocab_size sets its embedding
+          rows (GPT-2's tokenizer, padded to 64; e.g. 151936 as Qwen2.5's).
           --threads defaults to every core; on a busy shared machine 1 can decode faster (no waits on a descheduled peer).
           --compare llama.cpp: also exports the model to GGUF f32, f16 and q8_0 and times llama.cpp (LLamaSharp 0.30)
-          on them in the same run, batch 1, printed beside our fp32, bf16 and int8 with the CPU's flags.
+          on them in the same run, batch 1 (its load time and resident memory too), printed beside our fp32, bf16
+          and int8 with the CPU's flags.
           Results are printed and written as JSON to --out (default reports/bench-generate.json).
         usage: ./miniglm bench serve (--url http://127.0.0.1:8000 | --ckpt DIR [--dtype int8]) [--model NAME] [--clients 1,4,16] [--requests 4] [--max_tokens 128] [--temperature 0.8] [--out FILE]
           Load test of serve over loopback: for each client count, that many clients at once each stream --requests
@@ -140,62 +144,79 @@ public static class BenchCommand
         var dtypes = (cl.Get("dtype") ?? "all") is "all" ? Enum.GetValues<InferenceDtype>() : [SamplingArgs.ParseDtype(cl.Get("dtype")!)];
         var outPath = cl.Get("out") ?? Path.Combine("reports", "bench-generate.json");
         int threads = cl.Int("threads", Environment.ProcessorCount, min: 1), runs = cl.Int("runs", 3, min: 1);
+        var tokenizer = TextTokenizer.Load(TokenizerSpec.Gpt2);
+        int vocab = cl.Int("vocab_size", tokenizer.VocabSize, min: tokenizer.VocabSize);
         var compare = cl.Get("compare");
         if (compare is not (null or "llama.cpp")) throw new MiniGlmException($"--compare: only llama.cpp can be compared, got '{compare}'");
+        if (ckpt is not null && cl.Has("vocab_size")) throw new MiniGlmException("--vocab_size goes with a CONFIG.json (random weights); a checkpoint has its own");
         cl.RejectUnknown("bench");
         torch.set_num_threads(threads);
 
-        using var loaded = ckpt is not null ? LoadedModel.Load(ckpt) : null;
-        var model = loaded?.Generator.Model ?? new GptModel(TrainConfig.Load(configFile, []).ModelConfig(50304));
-        var tokenizer = loaded?.Tokenizer ?? TextTokenizer.Load(TokenizerSpec.Gpt2);
-        Console.WriteLine($"model: {(ckpt ?? configFile ?? "seed config, random weights")}, {model.ParameterCount() / 1e6:F2}M parameters, " +
-                          $"block_size {model.Config.BlockSize}, {torch.get_num_threads()} threads, decode kernels {Decoder.Instructions}");
-        var results = new List<BenchRow>();
-        var llamaCppResults = new List<BenchRow>();
-        using var llamaCpp = compare is null ? null : ExportForLlamaCpp(loaded?.Path, model, tokenizer);
-        foreach (var dtype in dtypes)
+        // Random weights are saved as a checkpoint first, so they load as a user's model would (timed alike).
+        var work = ckpt is null ? Directory.CreateTempSubdirectory("miniglm-bench-") : null;
+        try
         {
-            using var generator = new Generator(model, tokenizer, dtype);
-            foreach (int batch in new[] { 1, 4 })
+            var dir = ckpt ?? RandomCheckpoint(Path.Combine(work!.FullName, "model"), TrainConfig.Load(configFile, []).ModelConfig(GptConfig.PadVocab(vocab)), tokenizer);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            using var loaded = LoadedModel.Load(dir);
+            double loadSeconds = clock.Elapsed.TotalSeconds;
+            var model = loaded.Generator.Model;
+            tokenizer = loaded.Tokenizer;
+            Console.WriteLine($"model: {(ckpt ?? configFile ?? "seed config, random weights")}, {model.Config.Arch}, {model.ParameterCount() / 1e6:F2}M parameters, " +
+                              $"vocab {model.Config.VocabSize}, block_size {model.Config.BlockSize}, {torch.get_num_threads()} threads, decode kernels {Decoder.Instructions}");
+            Console.WriteLine($"loaded in {loadSeconds:F2} s (checkpoint to fp32 model and decoder), resident memory {Rss() / 1e6:F0} MB");
+            var results = new List<BenchRow>();
+            var llamaCppResults = new List<BenchRow>();
+            using var llamaCpp = compare is null ? null : ExportForLlamaCpp(dir);
+            foreach (var dtype in dtypes)
             {
-                var r = GenerationBenchmark.Run(generator, promptTokens, newTokens, batch, runs);
-                Console.WriteLine($"{dtype,-9} batch {batch}: first token {r.FirstTokenMs:F0} ms, {r.PerTokenMs:F1} ms/token, " +
-                                  $"{r.TokensPerSec:F1} tokens/s per sequence, {r.NewTokens} tokens in {r.TotalSeconds:F2} s");
-                results.Add(new BenchRow(dtype.ToString(), r));
-                if (llamaCpp is null || batch != 1) continue;
-                var type = LlamaCppBenchmark.Pairs.First(p => p.Ours == dtype).Theirs;
-                var t = llamaCpp.Run(type, promptTokens, newTokens, runs, threads);
-                Console.WriteLine($"{"llama.cpp " + type.Name.ToUpperInvariant(),-14} batch 1: first token {t.FirstTokenMs:F0} ms, {t.PerTokenMs:F1} ms/token, {t.NewTokens} tokens in {t.TotalSeconds:F2} s");
-                llamaCppResults.Add(new BenchRow(type.Name, t));
+                using var generator = new Generator(model, tokenizer, dtype);
+                long rss = Rss();
+                foreach (int batch in new[] { 1, 4 })
+                {
+                    var r = GenerationBenchmark.Run(generator, promptTokens, newTokens, batch, runs) with { ResidentMb = rss / 1e6 };
+                    Console.WriteLine($"{dtype,-9} batch {batch}: first token {r.FirstTokenMs:F0} ms, {r.PerTokenMs:F1} ms/token, " +
+                                      $"{r.TokensPerSec:F1} tokens/s per sequence, {r.NewTokens} tokens in {r.TotalSeconds:F2} s, resident {rss / 1e6:F0} MB");
+                    results.Add(new BenchRow(dtype.ToString(), r));
+                    if (llamaCpp is null || batch != 1) continue;
+                    var type = LlamaCppBenchmark.Pairs.First(p => p.Ours == dtype).Theirs;
+                    var t = llamaCpp.Run(type, promptTokens, newTokens, runs, threads);
+                    Console.WriteLine($"{"llama.cpp " + type.Name.ToUpperInvariant(),-14} batch 1: first token {t.FirstTokenMs:F0} ms, {t.PerTokenMs:F1} ms/token, " +
+                                      $"{t.NewTokens} tokens in {t.TotalSeconds:F2} s, loaded in {t.LoadSeconds:F2} s, resident {t.ResidentMb:F0} MB");
+                    llamaCppResults.Add(new BenchRow(type.Name, t));
+                }
             }
+            if (llamaCpp is not null) PrintComparison(results, llamaCppResults, promptTokens, newTokens, runs, threads);
+            var llamaCppRows = llamaCpp is null ? null : llamaCppResults;
+            AtomicFile.WriteAllText(outPath, JsonSerializer.Serialize(new
+            {
+                model = ckpt ?? configFile ?? "seed", arch = model.Config.Arch, parameters = model.ParameterCount(), vocab_size = model.Config.VocabSize,
+                threads = torch.get_num_threads(), load_seconds = loadSeconds, date = DateTime.UtcNow.ToString("O"), cpu = CpuFlags.Describe(),
+                load_average = LoadAverage(), results, llama_cpp = llamaCppRows,
+            }, new JsonSerializerOptions { WriteIndented = true }));
+            Console.WriteLine($"written {outPath}");
         }
-        if (llamaCpp is not null) PrintComparison(results, llamaCppResults, promptTokens, newTokens, runs, threads);
-        var llamaCppRows = llamaCpp is null ? null : llamaCppResults;
-        AtomicFile.WriteAllText(outPath, JsonSerializer.Serialize(new
-        {
-            model = ckpt ?? configFile ?? "seed", parameters = model.ParameterCount(), threads = torch.get_num_threads(),
-            date = DateTime.UtcNow.ToString("O"), cpu = CpuFlags.Describe(), results, llama_cpp = llamaCppRows,
-        }, new JsonSerializerOptions { WriteIndented = true }));
-        Console.WriteLine($"written {outPath}");
-        if (loaded is null) model.Dispose();
+        finally { work?.Delete(true); }
         return 0;
+    }
+
+    /// The process's resident memory now (Linux RSS).
+    internal static long Rss() { using var p = System.Diagnostics.Process.GetCurrentProcess(); return p.WorkingSet64; }
+
+    private static string RandomCheckpoint(string dir, GptConfig shape, TextTokenizer tokenizer)
+    {
+        using var model = LanguageModel.Create(shape);
+        CheckpointStore.Save(dir, model, new CheckpointConfig { Model = model.Config, Tokenizer = tokenizer.Spec, Train = new TrainConfig().WithShape(shape) }, new TrainerState(), null);
+        return dir;
     }
 
     private sealed record BenchRow([property: JsonPropertyName("dtype")] string Dtype, [property: JsonPropertyName("result")] GenerationBenchResult Result);
 
-    /// The model as GGUF files for llama.cpp (a random model is saved to a temporary checkpoint first).
-    private static LlamaCppBenchmark ExportForLlamaCpp(string? ckpt, GptModel model, TextTokenizer tokenizer)
+    /// The checkpoint as GGUF files for llama.cpp.
+    private static LlamaCppBenchmark ExportForLlamaCpp(string ckpt)
     {
         Console.WriteLine("llama.cpp: exporting the model to GGUF f32, f16 and q8_0…");
-        if (ckpt is not null) return new LlamaCppBenchmark(ckpt);
-        var work = Directory.CreateTempSubdirectory("miniglm-bench-");
-        try
-        {
-            var dir = Path.Combine(work.FullName, "model");
-            CheckpointStore.Save(dir, model, new CheckpointConfig { Model = model.Config, Tokenizer = tokenizer.Spec, Train = new TrainConfig() }, new TrainerState(), null);
-            return new LlamaCppBenchmark(dir);
-        }
-        finally { work.Delete(true); }
+        return new LlamaCppBenchmark(ckpt);
     }
 
     /// Batch 1, each of our dtypes beside llama.cpp's type of the same bytes per weight.

@@ -1,5 +1,7 @@
 using MiniGlm.Model;
 using MiniGlm.Evaluation;
+using MiniGlm.Evaluation.Judging;
+using MiniGlm.Remote;
 
 namespace MiniGlm.Cli.Commands;
 
@@ -18,6 +20,17 @@ public static class EvalCommand
           --limit N               only N questions of each file, taken in turn from each question type
           --lm_windows N          val windows of block_size tokens to score ({{Defaults.LmWindows}})
           --samples N             questions shown with every model's answer in the report ({{Defaults.Samples}})
+          A language model as judge (any OpenAI-compatible server: Ollama, llama.cpp, vLLM, OpenAI, ./miniglm serve):
+          --judge URL             its API base, e.g. http://127.0.0.1:11434/v1; grades every answer against its
+                                  reference (correct/partly/wrong, fluency 1-5, a reason) and, with two or more
+                                  --ckpt, compares the first with each other one on every question, both orders
+          --judge_model NAME      the judge model's name (required with --judge)
+          --judge_key_env VAR     the environment variable holding its API key (sent as a bearer token)
+          --judge_rubric FILE     the grading prompt instead of the built-in one ({question}, {reference},
+                                  {answer}; the reply must stay the JSON line the built-in one asks for)
+          --judge_concurrency N   requests at once (4); --judge_timeout S (120); --judge_retries N (5)
+          --judge_cache FILE      replies kept by (judge, model, prompt) so a rerun asks nothing again
+                                  (OUT/judge-cache.jsonl)
           Decoding is greedy unless you pass --temperature; sampling options:
         """;
 
@@ -42,6 +55,7 @@ public static class EvalCommand
             },
         };
         var outDir = cl.Get("out") ?? Path.Combine("reports", "eval");
+        var judge = JudgeArgs(cl, outDir);
         cl.RejectUnknown("eval");
         if (checkpoints.Count == 0) throw new MiniGlmException("eval: missing --ckpt (the checkpoint or run directory to evaluate)");
 
@@ -49,6 +63,11 @@ public static class EvalCommand
         EvalResults results;
         try { results = Evaluator.Run(request, new Progress(), shutdown.Token); }
         catch (OperationCanceledException) { Console.Error.WriteLine("eval: stopped; no report written"); return 130; }
+        if (judge is not null)
+        {
+            try { results = results with { Judge = RunJudge(results, judge, shutdown.Token) }; }
+            catch (OperationCanceledException) { Console.Error.WriteLine("eval: stopped while judging; no report written (the judge's replies so far are cached)"); return 130; }
+        }
 
         foreach (var file in results.QaFiles)
         {
@@ -67,6 +86,65 @@ public static class EvalCommand
                 Console.WriteLine($"{results.Checkpoints[i].Name} · key match alone → last in a conversation: " +
                     string.Join("; ", rows.Select(t => $"{t.Type} {t.Alone:P0} → {t.InConversation:P0} of {t.Pairs}")));
         return 0;
+    }
+
+    private static JudgeOptions? JudgeArgs(CommandLine cl, string outDir)
+    {
+        var url = cl.Get("judge");
+        var keyVar = cl.Get("judge_key_env");
+        var options = new JudgeOptions
+        {
+            Endpoint = new ChatEndpointOptions
+            {
+                Url = url ?? "",
+                Model = url is null ? cl.Get("judge_model") ?? "" : cl.Require("judge_model", "the judge model's name (with --judge)"),
+                ApiKey = keyVar is null ? null : Environment.GetEnvironmentVariable(keyVar)
+                    ?? throw new MiniGlmException($"--judge_key_env {keyVar}: that environment variable is not set"),
+                KeyHint = keyVar is null ? "give the key with --judge_key_env VAR" : $"check the key in ${keyVar}",
+                Temperature = 0,
+                MaxOutputTokens = 256,
+                Timeout = TimeSpan.FromSeconds(cl.Double("judge_timeout", 120)),
+                Retries = cl.Int("judge_retries", 5, min: 0),
+            },
+            RubricFile = cl.Get("judge_rubric"),
+            Concurrency = cl.Int("judge_concurrency", 4, min: 1),
+            CachePath = cl.Get("judge_cache") ?? Path.Combine(outDir, "judge-cache.jsonl"),
+        };
+        if (url is null)
+        {
+            var stray = new[] { "judge_model", "judge_key_env", "judge_rubric", "judge_concurrency", "judge_timeout", "judge_retries", "judge_cache" }.FirstOrDefault(cl.Has);
+            if (stray is not null) throw new MiniGlmException($"eval: --{stray} needs --judge URL");
+            return null;
+        }
+        if (options.Endpoint.Timeout <= TimeSpan.Zero) throw new MiniGlmException("eval: --judge_timeout must be positive (seconds)");
+        if (options.RubricFile is not null) Rubric.Load(options.RubricFile); // a bad rubric fails before any model loads
+        _ = new ChatEndpoint(options.Endpoint); // so does a bad URL
+        return options;
+    }
+
+    private static JudgeResults RunJudge(EvalResults results, JudgeOptions options, CancellationToken cancel)
+    {
+        Console.WriteLine($"judging with {options.Endpoint.Model} at {options.Endpoint.Url} ({options.Concurrency} at a time)");
+        var judged = Judge.RunAsync(results, options, (done, total) =>
+        {
+            if (done == total || done % Math.Max(1, total / 10) == 0) Console.WriteLine($"  judged {done}/{total}");
+        }, cancel).GetAwaiter().GetResult();
+        var c = judged.Cost;
+        Console.WriteLine($"judge cost: {c.Requests} requests ({c.Cached} from the cache, {c.Retried} retried), " +
+                          $"{c.PromptTokens:N0} prompt + {c.CompletionTokens:N0} completion tokens");
+        foreach (var g in judged.Graded)
+            Console.WriteLine($"{g.Checkpoint} · judge: " + (g.Judged == 0 ? "no verdict" :
+                $"correct {(double)g.Correct / g.Judged:P0}, partly {(double)g.Partly / g.Judged:P0}, wrong {(double)g.Wrong / g.Judged:P0}, " +
+                $"score {g.Score:0.000}, fluency {g.Fluency:0.00}") +
+                $" ({g.Judged} judged, {g.Unparseable} unparseable, {g.Refused} refused, {g.Failed} failed)");
+        foreach (var p in judged.Pairwise)
+            Console.WriteLine($"{p.A} vs {p.B} · judge: {p.Wins} wins, {p.Ties} ties, {p.Losses} losses" +
+                (p.WinRate is { } w ? $"; win rate {w:P1}" + (p.CiLow is { } lo ? $" (95 % CI {lo:P1} – {p.CiHigh:P1})" : "") : "") +
+                (p.Unjudged > 0 ? $"; {p.Unjudged} unjudged" : ""));
+        if (judged.Errors.Count > 0)
+            Console.Error.WriteLine($"judge: {c.Failed} of {c.Requests} requests failed ({judged.Errors[0]}); the report's judgement is partial; " +
+                                    "rerun to ask the rest (answered prompts are cached)");
+        return judged;
     }
 
     private sealed class Progress : IEvalObserver

@@ -18,7 +18,8 @@ public static class ExportCommand
     [
         new("gguf", "llama.cpp / Ollama / LM Studio: one .gguf file (--dtype f32|f16|q8_0, default f16)\n" +
                     "           and an Ollama NAME.Modelfile beside NAME.gguf", Gguf),
-        new("hf", "a Hugging Face GPT2LMHeadModel directory: config.json, model.safetensors, generation_config.json,\n" +
+        new("hf", "a Hugging Face GPT2LMHeadModel (llama: LlamaForCausalLM, or Qwen2ForCausalLM with q/k/v biases)\n" +
+                  "           directory: config.json, model.safetensors, generation_config.json,\n" +
                   "           tokenizer.json, tokenizer_config.json (transformers, vLLM, TGI)", HuggingFace),
         new("nanogpt", "PATH/ckpt.pt (or PATH itself if it ends in .pt) for nanoGPT's sample.py and\n" +
                        "           train.py --init_from=resume; a character-level model also gets meta.pkl beside it", NanoGpt),
@@ -51,7 +52,7 @@ public static class ExportCommand
         var dtype = GgufFileType.Parse(cl.Get("dtype") ?? GgufFileType.F16.Name);
         cl.RejectUnknown("export");
         var r = GgufExport.Run(ckpt, outPath, dtype, force);
-        Console.WriteLine($"wrote {r.Path}: {r.Bytes / 1e6:F1} MB, {dtype}, {r.Tensors} tensors, llama.cpp gpt2 with pre-tokenizer {r.PreTokenizer}, in {r.Elapsed.TotalSeconds:F1} s");
+        Console.WriteLine($"wrote {r.Path}: {r.Bytes / 1e6:F1} MB, {dtype}, {r.Tensors} tensors, llama.cpp {r.Architecture} with pre-tokenizer {r.PreTokenizer}, in {r.Elapsed.TotalSeconds:F1} s");
         Console.WriteLine($"wrote {r.Modelfile}: for Ollama, `ollama create NAME -f {r.Modelfile}`");
     }
 
@@ -64,7 +65,11 @@ public static class ExportCommand
         ModelFiles.EnsureFree(path, force);
         if (meta is not null) ModelFiles.EnsureFree(meta, force);
         var (model, config) = CheckpointStore.LoadModel(dir);
-        using (model) ModelFiles.WriteFile(path, tmp => NanoGptCheckpoint.Write(tmp, model, config, CheckpointStore.ReadState(dir)));
+        using (model)
+        {
+            var gpt = model as Model.GptModel ?? throw new MiniGlmException($"{dir}: a {model.Config.Arch} model has no nanoGPT form (nanoGPT's model is gpt2); export it as hf or gguf");
+            ModelFiles.WriteFile(path, tmp => NanoGptCheckpoint.Write(tmp, gpt, config, CheckpointStore.ReadState(dir)));
+        }
         if (meta is null) return [path];
         ModelFiles.WriteFile(meta, tmp => NanoGptMeta.Write(tmp, config.Tokenizer.Chars!));
         return [path, meta];
@@ -74,7 +79,11 @@ public static class ExportCommand
     {
         ModelFiles.EnsureFreeDirectory(output, force);
         var (model, config) = CheckpointStore.LoadModel(dir);
-        using (model) ModelFiles.WriteDirectory(output, tmp => HfGpt2.Write(tmp, model, config));
+        using (model) ModelFiles.WriteDirectory(output, tmp =>
+        {
+            if (model is Model.GptModel gpt) HfGpt2.Write(tmp, gpt, config);
+            else HfLlama.Write(tmp, model, config);
+        });
         return Directory.GetFiles(output).Order().ToList();
     });
 

@@ -9,9 +9,10 @@ public static class ImportCommand
 {
     private const string Usage = """
         usage: ./miniglm import --from nanogpt|hf PATH --out DIR [--tokenizer T] [--force]
-          Turns another tool's GPT into an ordinary checkpoint here (sample, chat, serve, eval, train --init_from=finetune):
+          Turns another tool's model into an ordinary checkpoint here (sample, chat, serve, eval, train --init_from=finetune):
           --from nanogpt PATH   a ckpt.pt written by nanoGPT's train.py (torch.compile'd or not)
-          --from hf PATH        a Hugging Face GPT-2 directory (config.json + model.safetensors)
+          --from hf PATH        a Hugging Face GPT2LMHeadModel, LlamaForCausalLM or Qwen2ForCausalLM directory
+                                (config.json + model.safetensors, or the shards of model.safetensors.index.json)
           --tokenizer T         gpt2 (default for nanogpt), a .tiktoken file, or nanoGPT's character-level meta.pkl;
                                 for hf the default is the directory's tokenizer.json
           --out DIR             the checkpoint directory to write
@@ -42,7 +43,8 @@ public static class ImportCommand
             "hf" => HuggingFace(source, tokenizerArg, output),
             _ => throw new MiniGlmException($"--from expects nanogpt or hf, got '{from}'"),
         };
-        Console.WriteLine($"imported {source} ({shape.NLayer} layers × {shape.NEmbd}, {shape.NHead} heads, block {shape.BlockSize}, " +
+        var heads = shape.KvHeads == shape.NHead ? $"{shape.NHead} heads" : $"{shape.NHead} heads ({shape.KvHeads} key/value)";
+        Console.WriteLine($"imported {source} ({shape.Arch}, {shape.NLayer} layers × {shape.NEmbd}, {heads}, block {shape.BlockSize}, " +
                           $"vocab {shape.VocabSize}) into {output} in {watch.Elapsed.TotalSeconds:F1} s");
         foreach (var note in notes) Console.Error.WriteLine($"note: {source}: {note}");
         return 0;

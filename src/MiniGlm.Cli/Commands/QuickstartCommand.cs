@@ -29,7 +29,7 @@ public static class QuickstartCommand
           computed from the text (sft-data build --text), a tokenizer trained on it (at most 512 + 3 per distinct
           character of tokens, so a small text is not learned as whole sentences), pretraining on the text (held-out
           paragraphs left out), SFT, eval, serve. A text longer than the budget is cut to its first 1,600 characters
-          per minute of --minutes (whole chapters first) and the run says how much it used. Everything goes to
+          per minute of --minutes (at least 4,000; whole chapters first) and the run says how much it used. Everything goes to
           data/quickstart-text/, out/quickstart-text/ and reports/quickstart-text/.
         """;
 
@@ -78,10 +78,10 @@ public static class QuickstartCommand
         stages.Run("prepare-sft", ["prepare-sft", "--input", Conversations, "--input", Qa, "--tokenizer", Tok, "--block_size", "256", "--val_fraction", "0.02", "--out", SftData],
             [Path.Combine(SftData, "meta.json"), Path.Combine(SftData, "train.bin")]);
 
-        stages.Train("pretrain", "configs/quickstart.json", ["--dataset", PretrainData, "--out_dir", Pretrain], minutes * 0.35, vocab, pretrainIters);
+        stages.Train("pretrain", Config("quickstart.json"), ["--dataset", PretrainData, "--out_dir", Pretrain], minutes * 0.35, vocab, pretrainIters);
         // An early SFT checkpoint is kept beside the final one, as the seed's report compared 1000 and 4500 iterations.
-        stages.Train("sft", "configs/quickstart_sft.json", ["--ckpt_dir", Pretrain, "--dataset", SftData, "--out_dir", Sft], minutes * 0.65, vocab, sftIters,
-            timedShape: "configs/quickstart.json", snapshotAt: 1000.0 / 4500); // fine-tuning takes its model from the checkpoint, not its config
+        stages.Train("sft", Config("quickstart_sft.json"), ["--ckpt_dir", Pretrain, "--dataset", SftData, "--out_dir", Sft], minutes * 0.65, vocab, sftIters,
+            timedShape: Config("quickstart.json"), snapshotAt: 1000.0 / 4500); // fine-tuning takes its model from the checkpoint, not its config
         string[] early = [.. Directory.GetDirectories(Sft, "iter_*").SelectMany(d => new[] { "--ckpt", d })];
         stages.Run("eval", ["eval", "--ckpt", Sft, .. early, "--dataset", PretrainData, "--qa", HeldOutParaphrase,
             "--qa", HeldOutMultiTurn, "--qa", HeldOutFollowUp, "--qa", HeldOutUnseen, "--qa", HeldOutUnread, "--qa", InSet, .. evalLimit is null ? [] : new[] { "--limit", I(evalLimit.Value) }, "--max_new_tokens", "160", "--out", Report],
@@ -95,6 +95,8 @@ public static class QuickstartCommand
     /// of each sentence type per paragraph) and ~0.7k conversations, which 14 minutes of two cores train about as
     /// many times as the poetry set.
     private const int CharsPerMinute = 1600;
+    /// However short the budget, this much text is used: less leaves too few tokens to hold out a validation window.
+    private const int MinChars = 4000;
 
     /// The quickstart on the user's own text: the same stages from sft-data on, into their own directories.
     private static int TextRun(CommandLine cl, List<string> input, double minutes, int port, int vocab, int? evalLimit, bool serve,
@@ -113,7 +115,7 @@ public static class QuickstartCommand
         var manifest = StageManifest.Load(Path.Combine(outDir, "stages.json"));
         var total = Stopwatch.StartNew();
         var stages = new Stages(manifest, 7);
-        int maxChars = (int)Math.Max(1000, minutes * CharsPerMinute);
+        int maxChars = (int)Math.Max(MinChars, minutes * CharsPerMinute);
         stages.Run("sft-data", ["sft-data", "build", "--text", .. files, "--max_chars", I(maxChars), "--per_paragraph", "1", .. encoding is null ? [] : new[] { "--encoding", encoding },
                 .. keep ? new[] { "--keep_traditional" } : [], "--out", qa],
             [qa, Qa("conversations.jsonl"), Qa("heldout_paraphrase.jsonl"), Qa("heldout_unseen.jsonl"), Qa("heldout_multiturn.jsonl"), Qa("inset.jsonl"),
@@ -122,8 +124,9 @@ public static class QuickstartCommand
         // A byte-level BPE merges until the vocabulary is full: on a small text, whole sentences would become tokens.
         vocab = Math.Min(vocab, 512 + 3 * book.Distinct().Count());
         stages.Run("tokenizer", ["tokenizer", "train", "--input", knowledge, "--vocab_size", I(vocab), "--out", tok], [tok]);
-        // Enough validation text for one window of block_size 128 + 1 tokens, however small the text.
-        var val = Math.Clamp(600.0 / book.Length, 0.04, 0.3).ToString("0.###", CultureInfo.InvariantCulture);
+        // Enough validation text for two windows of block_size 128 + 1 tokens, however small the text.
+        int tokens = Tokenization.TextTokenizer.FromFile(tok).Encode(book).Count;
+        var val = Math.Clamp(260.0 / tokens, 0.04, 0.5).ToString("0.###", CultureInfo.InvariantCulture);
         stages.Run("prepare", ["prepare", "--input", knowledge, "--tokenizer", tok, "--val_fraction", val, "--out", pretrainData],
             [Path.Combine(pretrainData, "meta.json"), Path.Combine(pretrainData, "train.bin")]);
         stages.Run("prepare-sft", ["prepare-sft", "--input", Qa("conversations.jsonl"), "--input", qa, "--tokenizer", tok, "--block_size", "128", "--val_fraction", "0.02", "--out", sftData],
@@ -131,9 +134,9 @@ public static class QuickstartCommand
         // A text's model keeps rows of 128 (8 a batch): its answers are single sentences, and a small text's val split
         // holds one window of 128 + 1 tokens, not always one of 256 + 1 (the poetry quickstart's rows).
         string[] rows = ["--block_size", "128", "--batch_size", "8"];
-        stages.Train("pretrain", "configs/quickstart.json", ["--dataset", pretrainData, "--out_dir", pretrain, .. rows], minutes * 0.35, vocab, pretrainIters);
-        stages.Train("sft", "configs/quickstart_sft.json", ["--ckpt_dir", pretrain, "--dataset", sftData, "--out_dir", sft, .. rows], minutes * 0.65, vocab, sftIters,
-            timedShape: "configs/quickstart.json", snapshotAt: 1000.0 / 4500);
+        stages.Train("pretrain", Config("quickstart.json"), ["--dataset", pretrainData, "--out_dir", pretrain, .. rows], minutes * 0.35, vocab, pretrainIters);
+        stages.Train("sft", Config("quickstart_sft.json"), ["--ckpt_dir", pretrain, "--dataset", sftData, "--out_dir", sft, .. rows], minutes * 0.65, vocab, sftIters,
+            timedShape: Config("quickstart.json"), snapshotAt: 1000.0 / 4500);
         string[] early = [.. Directory.GetDirectories(sft, "iter_*").SelectMany(d => new[] { "--ckpt", d })];
         stages.Run("eval", ["eval", "--ckpt", sft, .. early, "--dataset", pretrainData, "--qa", Qa("heldout_paraphrase.jsonl"),
             "--qa", Qa("heldout_multiturn.jsonl"), "--qa", Qa("heldout_unseen.jsonl"), "--qa", Qa("inset.jsonl"), .. evalLimit is null ? [] : new[] { "--limit", I(evalLimit.Value) },
@@ -166,6 +169,13 @@ public static class QuickstartCommand
         var path = Path.Combine(outDir, "quickstart.lock");
         try { return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
         catch (IOException) { throw new MiniGlmException($"another quickstart is running in this directory ({path} is locked); stop it first"); }
+    }
+
+    /// configs/NAME from the working directory (a clone), else the copy installed beside the program (the .NET tool).
+    private static string Config(string name)
+    {
+        var local = Path.Combine("configs", name);
+        return File.Exists(local) ? local : Path.Combine(AppContext.BaseDirectory, "configs", name);
     }
 
     private static string I(int value) => value.ToString(CultureInfo.InvariantCulture);

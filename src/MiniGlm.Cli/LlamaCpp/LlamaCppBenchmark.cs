@@ -48,9 +48,12 @@ public sealed class LlamaCppBenchmark : IDisposable
     /// Times llama.cpp on a GGUF file in this process, which must not have loaded libtorch (see above).
     public static GenerationBenchResult Time(string gguf, int promptTokens, int newTokens, int runs, int threads)
     {
+        var clock = Stopwatch.StartNew();
         using var llama = new LlamaCppModel(gguf, contextSize: null, threads);
+        double load = clock.Elapsed.TotalSeconds;
         var timed = Enumerable.Range(0, runs).Select(_ => RunOnce(llama, promptTokens, newTokens)).OrderBy(r => r.TotalSeconds).ToList();
-        return timed[runs / 2] with { Runs = runs };
+        using var process = Process.GetCurrentProcess();
+        return timed[runs / 2] with { Runs = runs, LoadSeconds = load, ResidentMb = process.WorkingSet64 / 1e6 };
     }
 
     public void Dispose() => work.Delete(true);

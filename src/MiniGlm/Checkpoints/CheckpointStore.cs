@@ -40,7 +40,7 @@ public static class CheckpointStore
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    public static void Save(string dir, GptModel model, CheckpointConfig config, TrainerState state, OptimizerHelper? optimizer)
+    public static void Save(string dir, LanguageModel model, CheckpointConfig config, TrainerState state, OptimizerHelper? optimizer)
     {
         var parent = Path.GetDirectoryName(Path.GetFullPath(dir))!;
         Directory.CreateDirectory(parent);
@@ -73,7 +73,7 @@ public static class CheckpointStore
     }
 
     /// Writes the checkpoint's files into dir, an empty directory (<see cref="Save"/> makes that durable and atomic).
-    public static void Write(string dir, GptModel model, CheckpointConfig config, TrainerState state, OptimizerHelper? optimizer)
+    public static void Write(string dir, LanguageModel model, CheckpointConfig config, TrainerState state, OptimizerHelper? optimizer)
     {
         ModelWeights.Save(model, Path.Combine(dir, WeightsFile));
         if (optimizer is not null) optimizer.save_state_dict(Path.Combine(dir, OptimizerFile));
@@ -102,11 +102,11 @@ public static class CheckpointStore
     public static TrainerState ReadState(string dir) => ReadJson<TrainerState>(Path.Combine(dir, StateFile));
 
     /// Builds the model described by the checkpoint and loads its weights (call outside any dispose scope).
-    public static (GptModel Model, CheckpointConfig Config) LoadModel(string dir, double? dropout = null)
+    public static (LanguageModel Model, CheckpointConfig Config) LoadModel(string dir, double? dropout = null)
     {
         var config = ReadConfig(dir);
         var shape = dropout is null ? config.Model : config.Model with { Dropout = dropout.Value };
-        var model = new GptModel(shape);
+        var model = LanguageModel.Create(shape);
         try { ModelWeights.Load(model, Path.Combine(dir, WeightsFile)); }
         catch { model.Dispose(); throw; }
         return (model, config);

@@ -11,13 +11,13 @@ namespace MiniGlm.Checkpoints;
 /// `lm_head.weight` is not stored, and is ignored when a PyTorch export carries it).
 public static class ModelWeights
 {
-    public static void Save(GptModel model, string path)
+    public static void Save(LanguageModel model, string path)
     {
         var state = model.state_dict();
         AtomicFile.Write(path, tmp => Safetensors.SaveStateDict(tmp, state));
     }
 
-    public static void Load(GptModel model, string path)
+    public static void Load(LanguageModel model, string path)
     {
         if (!File.Exists(path)) throw new MiniGlmException($"{path}: weights file not found");
         CheckHeader(path);
@@ -74,7 +74,7 @@ public static class ModelWeights
 
     /// Copies named tensors into the model, after checking that every tensor the model has is there with its shape
     /// and nothing else is (the tied `lm_head.weight` and the causal-mask buffers `*.attn.bias` are ignored).
-    public static void Load(GptModel model, IReadOnlyDictionary<string, Tensor> loaded, string source)
+    public static void Load(LanguageModel model, IReadOnlyDictionary<string, Tensor> loaded, string source)
     {
         var expected = model.state_dict();
         foreach (var (name, t) in expected)

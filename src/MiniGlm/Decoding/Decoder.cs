@@ -6,19 +6,23 @@ using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace MiniGlm.Decoding;
 
-/// The model's forward pass for inference, written out in C# as llm.c writes it: token and position embeddings,
-/// pre-LN blocks (attention over the KV cache, exact GELU), final LN and the tied head, with the weights in one
+/// The model's forward pass for inference, written out in C# as llm.c writes it: token (and for gpt2 position)
+/// embeddings, pre-norm blocks (attention over the KV cache, which holds n_kv_head heads; rotary positions for
+/// llama; exact GELU or SwiGLU), the final norm and the head, with the weights in one
 /// format (<see cref="InferenceDtype"/>) and no libtorch call between the token ids and the logits. A one-token
 /// step reads every weight once, so its floor is the weight bytes over the memory bandwidth; through the modules,
-/// the ~200 small libtorch ops of a step cost about as much again. The arithmetic is <see cref="GptModel"/>'s;
+/// the ~200 small libtorch ops of a step cost about as much again. The arithmetic is <see cref="GptModel"/>'s and <see cref="LlamaModel"/>'s;
 /// the equivalence tests hold the two together.
 /// A decoder is a copy of the weights made when it is built (fp32: an alias that keeps the old storage alive):
 /// build it when a model is loaded for inference, and build a new one after the weights change.
 public sealed unsafe class Decoder : IDisposable
 {
-    private readonly int nEmbd, nHead, headSize, vocab;
-    private readonly Tensor wte, wpe; // fp32: embeddings are looked up, not multiplied, so they stay exact
+    private readonly int nEmbd, nHead, nKvHead, headSize, vocab, qkvWidth, mlpWidth;
+    private readonly bool llama;
+    private readonly Tensor wte; // fp32: embeddings are looked up, not multiplied, so they stay exact
+    private readonly Tensor? wpe; // gpt2's position table; llama rotates q and k instead (ropeCos, ropeSin)
     private readonly float* embeddings, positions;
+    private readonly float[] ropeCos = [], ropeSin = [];
     private readonly Layer[] layers;
     private readonly Norm lnF;
     private readonly WeightMatrix head;
@@ -29,23 +33,52 @@ public sealed unsafe class Decoder : IDisposable
     public static string Instructions => WeightMatrix.NativeLanes switch { 16 => "AVX-512 (16 lanes)", 8 => "AVX2 (8 lanes)", _ => "scalar" };
     public GptConfig Config { get; }
 
-    public Decoder(GptModel model, InferenceDtype dtype)
+    public Decoder(LanguageModel model, InferenceDtype dtype)
     {
         var c = Config = model.Config;
         Dtype = dtype;
-        (nEmbd, nHead, headSize, vocab) = (c.NEmbd, c.NHead, c.HeadSize, c.VocabSize);
+        (nEmbd, nHead, nKvHead, headSize, vocab, llama) = (c.NEmbd, c.NHead, c.KvHeads, c.HeadSize, c.VocabSize, c.IsLlama);
+        (qkvWidth, mlpWidth) = ((nHead + 2 * nKvHead) * headSize, c.MlpWidth);
         var p = model.named_parameters().ToDictionary(x => x.name, x => x.parameter);
         float[]? Floats(string name) => p.TryGetValue(name, out var t) ? t.detach().to(ScalarType.Float32).data<float>().ToArray() : null;
-        Norm NormOf(string prefix) => new(Floats(prefix + ".weight")!, Floats(prefix + ".bias"));
+        Norm NormOf(string prefix) => new(Floats(prefix + ".weight")!, Floats(prefix + ".bias"), (float)c.Eps, llama);
         Affine AffineOf(string prefix) => new(WeightMatrix.Create(p[prefix + ".weight"], dtype), Floats(prefix + ".bias"));
+        // Matrices that read the same input are stacked into one, so a step passes over that input once:
+        // llama's q, k, v (gpt2's c_attn is already one) and its gate and up.
+        Affine Stacked(params string[] prefixes)
+        {
+            // No dispose scope here: a matrix keeps tensors of its own made from this one (bf16's libtorch copy).
+            using var noGrad = no_grad();
+            using var weight = cat(prefixes.Select(x => p[x + ".weight"]).ToArray(), 0);
+            var biases = prefixes.Select(x => Floats(x + ".bias")).ToList();
+            return new(WeightMatrix.Create(weight, dtype), biases.All(b => b is null) ? null : biases.SelectMany(b => b!).ToArray());
+        }
 
-        wte = Fp32Matrix.Floats(p["transformer.wte.weight"], out embeddings);
-        wpe = Fp32Matrix.Floats(p["transformer.wpe.weight"], out positions);
-        layers = Enumerable.Range(0, c.NLayer).Select(i => $"transformer.h.{i}.").Select(h => new Layer(
-            NormOf(h + "ln_1"), AffineOf(h + "attn.c_attn"), AffineOf(h + "attn.c_proj"),
-            NormOf(h + "ln_2"), AffineOf(h + "mlp.c_fc"), AffineOf(h + "mlp.c_proj"))).ToArray();
-        lnF = NormOf("transformer.ln_f");
-        head = WeightMatrix.Create(wte, dtype);
+        if (llama)
+        {
+            wte = Fp32Matrix.Floats(p["model.embed_tokens.weight"], out embeddings);
+            layers = Enumerable.Range(0, c.NLayer).Select(i => $"model.layers.{i}.").Select(h => new Layer(
+                NormOf(h + "input_layernorm"), Stacked(h + "self_attn.q_proj", h + "self_attn.k_proj", h + "self_attn.v_proj"),
+                AffineOf(h + "self_attn.o_proj"), NormOf(h + "post_attention_layernorm"),
+                Stacked(h + "mlp.gate_proj", h + "mlp.up_proj"), AffineOf(h + "mlp.down_proj"))).ToArray();
+            lnF = NormOf("model.norm");
+            head = p.TryGetValue("lm_head.weight", out var untied) ? WeightMatrix.Create(untied, dtype) : WeightMatrix.Create(wte, dtype);
+            // The model's own angles (fp32, as its forward computes them), first half of each head: the halves share them.
+            using var scope = NewDisposeScope();
+            var (cos, sin) = LlamaModel.Rotary(arange(0, c.BlockSize, dtype: int64), c);
+            ropeCos = cos[.., ..(headSize / 2)].contiguous().data<float>().ToArray();
+            ropeSin = sin[.., ..(headSize / 2)].contiguous().data<float>().ToArray();
+        }
+        else
+        {
+            wte = Fp32Matrix.Floats(p["transformer.wte.weight"], out embeddings);
+            wpe = Fp32Matrix.Floats(p["transformer.wpe.weight"], out positions);
+            layers = Enumerable.Range(0, c.NLayer).Select(i => $"transformer.h.{i}.").Select(h => new Layer(
+                NormOf(h + "ln_1"), AffineOf(h + "attn.c_attn"), AffineOf(h + "attn.c_proj"),
+                NormOf(h + "ln_2"), AffineOf(h + "mlp.c_fc"), AffineOf(h + "mlp.c_proj"))).ToArray();
+            lnF = NormOf("transformer.ln_f");
+            head = WeightMatrix.Create(wte, dtype);
+        }
     }
 
     /// Appends <paramref name="tokens"/>[i] to cache row <paramref name="rows"/>[i] (a prompt, or one new token)
@@ -59,7 +92,9 @@ public sealed unsafe class Decoder : IDisposable
         int c = nEmbd, n = tokens.Sum(t => t.Count);
         var where = new (int Row, int Position)[n];
         var last = new int[rows.Count];
-        float[] x = new float[n * c], h = new float[n * c], qkv = new float[n * 3 * c], y = new float[n * c], ff = new float[n * 4 * c];
+        int ffWidth = llama ? 2 * mlpWidth : mlpWidth;
+        float[] x = new float[n * c], h = new float[n * c], qkv = new float[n * qkvWidth], y = new float[n * c], ff = new float[n * ffWidth];
+        float[] act = llama ? new float[n * mlpWidth] : ff;
         for (int i = 0, t = 0; i < rows.Count; i++)
         {
             int start = cache.Length(rows[i]), count = tokens[i].Count;
@@ -70,8 +105,9 @@ public sealed unsafe class Decoder : IDisposable
                 int id = tokens[i][j];
                 if ((uint)id >= (uint)vocab) throw new ArgumentOutOfRangeException(nameof(tokens), $"token id {id} is outside the vocabulary of {vocab}");
                 where[t] = (rows[i], start + j);
-                TensorPrimitives.Add(new ReadOnlySpan<float>(embeddings + (long)id * c, c),
-                    new ReadOnlySpan<float>(positions + (long)(start + j) * c, c), x.AsSpan(t * c, c));
+                var embedding = new ReadOnlySpan<float>(embeddings + (long)id * c, c);
+                if (wpe is null) embedding.CopyTo(x.AsSpan(t * c, c));
+                else TensorPrimitives.Add(embedding, new ReadOnlySpan<float>(positions + (long)(start + j) * c, c), x.AsSpan(t * c, c));
             }
             last[i] = t - 1;
         }
@@ -81,13 +117,15 @@ public sealed unsafe class Decoder : IDisposable
             var layer = layers[l];
             layer.Ln1.Apply(x, h, n, c);
             layer.Attn.Apply(h, qkv, n);
+            if (llama) Rotate(qkv, where);
             Attend(cache, l, where, qkv, y);
             layer.AttnProj.Apply(y, h, n);
             TensorPrimitives.Add(x.AsSpan(0, n * c), h.AsSpan(0, n * c), x.AsSpan(0, n * c));
             layer.Ln2.Apply(x, h, n, c);
             layer.Fc.Apply(h, ff, n);
-            Gelu(ff.AsSpan(0, n * 4 * c));
-            layer.MlpProj.Apply(ff, h, n);
+            if (llama) SwiGlu(ff, act, n);
+            else Gelu(ff.AsSpan(0, n * mlpWidth));
+            layer.MlpProj.Apply(act, h, n);
             TensorPrimitives.Add(x.AsSpan(0, n * c), h.AsSpan(0, n * c), x.AsSpan(0, n * c));
         }
         for (int i = 0; i < rows.Count; i++) cache.Extend(rows[i], tokens[i].Count);
@@ -99,33 +137,69 @@ public sealed unsafe class Decoder : IDisposable
         return logits;
     }
 
+    /// Rotary positions on each token's query and key heads (the first n_head + n_kv_head heads of its q|k|v row):
+    /// the pair (a, b) of a head's halves at angle θ becomes (a·cos θ − b·sin θ, b·cos θ + a·sin θ).
+    private void Rotate(float[] qkv, (int Row, int Position)[] where)
+    {
+        int half = headSize / 2;
+        for (int t = 0; t < where.Length; t++)
+        {
+            var cos = ropeCos.AsSpan(where[t].Position * half, half);
+            var sin = ropeSin.AsSpan(where[t].Position * half, half);
+            for (int hd = 0; hd < nHead + nKvHead; hd++)
+            {
+                var v = qkv.AsSpan(t * qkvWidth + hd * headSize, headSize);
+                for (int i = 0; i < half; i++)
+                {
+                    float a = v[i], b = v[i + half];
+                    v[i] = a * cos[i] - b * sin[i];
+                    v[i + half] = b * cos[i] + a * sin[i];
+                }
+            }
+        }
+    }
+
+    /// silu(gate) · up for each row of [gate | up].
+    private void SwiGlu(float[] gateUp, float[] output, int n)
+    {
+        for (int r = 0; r < n; r++)
+        {
+            var gate = gateUp.AsSpan(r * 2 * mlpWidth, mlpWidth);
+            var up = gateUp.AsSpan(r * 2 * mlpWidth + mlpWidth, mlpWidth);
+            var o = output.AsSpan(r * mlpWidth, mlpWidth);
+            TensorPrimitives.Sigmoid(gate, o);
+            TensorPrimitives.Multiply(o, gate, o);
+            TensorPrimitives.Multiply(o, up, o);
+        }
+    }
+
     /// Writes the step's keys and values into the cache, then each head of each token attends to its row's
     /// positions up to its own: softmax(q·k / √head_size) weighting the values, as SDPA does. Heads run in parallel.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Attend(KvCache cache, int layer, (int Row, int Position)[] where, float[] qkv, float[] y)
     {
-        int c = nEmbd, hs = headSize, heads = nHead, n = where.Length;
+        int c = nEmbd, hs = headSize, heads = nHead, kvHeads = nKvHead, group = nHead / nKvHead, w = qkvWidth, n = where.Length;
         float scale = 1f / MathF.Sqrt(hs);
         fixed (float* pq = qkv, py = y)
         {
             float* q0 = pq, y0 = py; // fixed locals cannot be captured; the pin lasts until DecodeThreads.For returns
             for (int t = 0; t < n; t++)
-                for (int hd = 0; hd < heads; hd++)
+                for (int kv = 0; kv < kvHeads; kv++)
                 {
                     var (row, pos) = where[t];
-                    new ReadOnlySpan<float>(q0 + t * 3 * c + c + hd * hs, hs).CopyTo(new Span<float>(cache.Key(row, layer, hd, pos), hs));
-                    new ReadOnlySpan<float>(q0 + t * 3 * c + 2 * c + hd * hs, hs).CopyTo(new Span<float>(cache.Value(row, layer, hd, pos), hs));
+                    new ReadOnlySpan<float>(q0 + t * w + (heads + kv) * hs, hs).CopyTo(new Span<float>(cache.Key(row, layer, kv, pos), hs));
+                    new ReadOnlySpan<float>(q0 + t * w + (heads + kvHeads + kv) * hs, hs).CopyTo(new Span<float>(cache.Value(row, layer, kv, pos), hs));
                 }
             void Head(int th)
             {
-                int t = th / heads, hd = th % heads;
+                int t = th / heads, hd = th % heads, kv = hd / group; // query heads share their group's key/value head
                 var (row, pos) = where[t];
-                float* q = q0 + t * 3 * c + hd * hs, output = y0 + t * c + hd * hs;
+                float* q = q0 + t * w + hd * hs, output = y0 + t * c + hd * hs;
                 new Span<float>(output, hs).Clear();
                 Span<float> scores = stackalloc float[pos + 1];
-                for (int j = 0; j <= pos; j++) scores[j] = Dot(q, cache.Key(row, layer, hd, j), hs) * scale;
+                for (int j = 0; j <= pos; j++) scores[j] = Dot(q, cache.Key(row, layer, kv, j), hs) * scale;
                 TensorPrimitives.SoftMax(scores, scores);
-                for (int j = 0; j <= pos; j++) AddScaled(output, cache.Value(row, layer, hd, j), scores[j], hs);
+                for (int j = 0; j <= pos; j++) AddScaled(output, cache.Value(row, layer, kv, j), scores[j], hs);
             }
             long work = heads * where.Sum(w => w.Position + 1L);
             if (work < 512) for (int th = 0; th < n * heads; th++) Head(th);
@@ -182,13 +256,13 @@ public sealed unsafe class Decoder : IDisposable
     public void Dispose()
     {
         wte.Dispose();
-        wpe.Dispose();
+        wpe?.Dispose();
         foreach (var layer in layers) layer.Dispose();
         head.Dispose();
     }
 
-    /// LayerNorm over each row of n_embd values (eps as the modules').
-    private sealed record Norm(float[] Weight, float[]? Bias)
+    /// LayerNorm (gpt2) or RMSNorm (llama) over each row of n_embd values, with the model's eps.
+    private sealed record Norm(float[] Weight, float[]? Bias, float Eps, bool Rms)
     {
         public void Apply(float[] input, float[] output, int n, int width)
         {
@@ -198,9 +272,9 @@ public sealed unsafe class Decoder : IDisposable
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Apply(ReadOnlySpan<float> x, Span<float> o)
         {
-            float mean = TensorPrimitives.Sum(x) / x.Length;
-            TensorPrimitives.Subtract(x, mean, o);
-            float inv = 1f / MathF.Sqrt(TensorPrimitives.SumOfSquares(o) / x.Length + (float)GptModel.LayerNormEps);
+            if (Rms) x.CopyTo(o);
+            else TensorPrimitives.Subtract(x, TensorPrimitives.Sum(x) / x.Length, o);
+            float inv = 1f / MathF.Sqrt(TensorPrimitives.SumOfSquares(o) / x.Length + Eps);
             TensorPrimitives.Multiply(o, inv, o);
             TensorPrimitives.Multiply(o, Weight, o);
             if (Bias is not null) TensorPrimitives.Add(o, Bias, o);

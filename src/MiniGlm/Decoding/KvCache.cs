@@ -16,7 +16,7 @@ public sealed unsafe class KvCache
 
     public KvCache(GptConfig config)
     {
-        (layers, heads, headSize, Capacity) = (config.NLayer, config.NHead, config.HeadSize, config.BlockSize);
+        (layers, heads, headSize, Capacity) = (config.NLayer, config.KvHeads, config.HeadSize, config.BlockSize);
     }
 
     /// Positions a row can hold: the model's block_size.

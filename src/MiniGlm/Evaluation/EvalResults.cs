@@ -68,6 +68,8 @@ public sealed record EvalResults
     [JsonPropertyName("qa_files")] public IReadOnlyList<QaFile> QaFiles { get; init; } = [];
     [JsonPropertyName("checkpoints")] public required IReadOnlyList<CheckpointResult> Checkpoints { get; init; }
     [JsonPropertyName("questions")] public IReadOnlyList<QuestionResult> Questions { get; init; } = [];
+    /// A language model's judgement (eval --judge); absent without one.
+    [JsonPropertyName("judge"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public Judging.JudgeResults? Judge { get; init; }
 
     private static readonly JsonSerializerOptions Json = new()
     {

@@ -27,7 +27,7 @@ public static class LanguageModelEval
     /// Scores up to <paramref name="windows"/> windows of the model's block_size, spread evenly over the val tokens
     /// (all of them when they fit): the same windows every time, so two evaluations of a model agree exactly, and
     /// without overlap whenever the split is long enough.
-    public static LanguageModelScore Evaluate(GptModel model, TokenFile val, long valChars, int windows, int batchSize = 8)
+    public static LanguageModelScore Evaluate(LanguageModel model, TokenFile val, long valChars, int windows, int batchSize = 8)
     {
         int block = model.Config.BlockSize;
         if (val.Length < 2) throw new MiniGlmException($"{val.Path}: {val.Length} tokens; the val split needs at least 2 to score a prediction");
@@ -54,7 +54,7 @@ public static class LanguageModelEval
                 }
                 var logits = model.Forward(tensor(x).view(chunk.Length, t), null);
                 // Summed, not averaged per batch: the last batch may be smaller.
-                sum += GptModel.Loss(logits, tensor(y).view(chunk.Length, t)).item<float>() * chunk.Length;
+                sum += LanguageModel.Loss(logits, tensor(y).view(chunk.Length, t)).item<float>() * chunk.Length;
             }
         }
         model.train(wasTraining);

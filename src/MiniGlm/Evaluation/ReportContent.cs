@@ -100,6 +100,8 @@ public static class ReportContent
             sections.Add(speed);
         }
 
+        sections.AddRange(Judging.JudgeReport.Sections(r));
+
         var loss = new ReportSection("loss-curves", "Loss curves", lossNote);
         if (lossCurves is not null) loss.Images.Add(lossCurves);
         sections.Add(loss);

@@ -16,6 +16,10 @@ public sealed record GenerationBenchResult
     [JsonPropertyName("total_seconds")] public double TotalSeconds { get; init; }
     /// Timed runs; the figures are the run of median total time (a shared machine's stray pauses stay out).
     [JsonPropertyName("runs")] public int Runs { get; init; }
+    /// Resident memory of the process with the model loaded and this dtype's decoder built (bench generate).
+    [JsonPropertyName("resident_mb"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public double ResidentMb { get; init; }
+    /// llama.cpp only: seconds to load the GGUF file and make its context.
+    [JsonPropertyName("load_seconds"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public double LoadSeconds { get; init; }
 }
 
 /// Times the engine as a user meets it: a prompt of a given length, then a fixed number of new tokens

@@ -21,12 +21,12 @@ public sealed record GenerationStep(int[] Tokens, string[] Text, bool[] Finished
 /// never drawn (<see cref="Utf8Constraint"/>).
 /// Call from one thread: TorchSharp's no_grad and dispose scopes are thread-local. The decoder is a copy of the
 /// weights as they are now: make a new generator after changing them.
-public sealed class Generator(GptModel model, TextTokenizer tokenizer, InferenceDtype dtype = InferenceDtype.Float32) : IDisposable
+public sealed class Generator(LanguageModel model, TextTokenizer tokenizer, InferenceDtype dtype = InferenceDtype.Float32) : IDisposable
 {
     private readonly Decoder decoder = new(model, dtype);
     private Utf8Constraint? utf8;
 
-    public GptModel Model => model;
+    public LanguageModel Model => model;
     public TextTokenizer Tokenizer => tokenizer;
     public InferenceDtype Dtype => decoder.Dtype;
 

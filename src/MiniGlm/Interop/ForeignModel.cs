@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 
 namespace MiniGlm.Interop;
 
-/// A GPT read from another tool's files, its weights already under our (nanoGPT's) names, about to become an
+/// A model read from another tool's files, its weights already under our names (nanoGPT's, or transformers' for llama), about to become an
 /// ordinary checkpoint here.
 public sealed record ForeignModel(GptConfig Shape, Dictionary<string, Tensor> Weights, TrainConfig Train, TrainerState State) : IDisposable
 {
@@ -34,7 +34,7 @@ public sealed record ForeignModel(GptConfig Shape, Dictionary<string, Tensor> We
         else if (tok.VocabSize > shape.VocabSize)
             throw new MiniGlmException($"{source}: the model has vocab_size {shape.VocabSize}, but tokenizer {tokenizer} has {tok.VocabSize} ids; pass the tokenizer the model was trained with");
         RequireShapeOfWeights(shape, weights, source);
-        using var model = new GptModel(shape with { Dropout = 0 });
+        using var model = LanguageModel.Create(shape with { Dropout = 0 });
         ModelWeights.Load(model, weights, source);
         var config = new CheckpointConfig
         {
@@ -48,13 +48,15 @@ public sealed record ForeignModel(GptConfig Shape, Dictionary<string, Tensor> We
     /// own: a header that declares a larger model than its file holds would otherwise get that memory.
     private static void RequireShapeOfWeights(GptConfig shape, Dictionary<string, Tensor> weights, string source)
     {
-        foreach (var (name, rows) in new[] { (Wte, (long)shape.VocabSize), ("transformer.wpe.weight", shape.BlockSize) })
+        var tables = shape.IsLlama ? new[] { ("model.embed_tokens.weight", (long)shape.VocabSize) }
+            : new[] { (Wte, (long)shape.VocabSize), ("transformer.wpe.weight", shape.BlockSize) };
+        foreach (var (name, rows) in tables)
         {
             if (!weights.TryGetValue(name, out var t)) throw new MiniGlmException($"{source}: tensor '{name}' is missing");
             if (!t.shape.SequenceEqual([rows, shape.NEmbd]))
                 throw new MiniGlmException($"{source}: tensor '{name}' has shape [{string.Join(",", t.shape)}], the model expects [{rows},{shape.NEmbd}]");
         }
-        var lastLayer = $"transformer.h.{shape.NLayer - 1}.";
+        var lastLayer = shape.IsLlama ? $"model.layers.{shape.NLayer - 1}." : $"transformer.h.{shape.NLayer - 1}.";
         if (!weights.Keys.Any(k => k.StartsWith(lastLayer)))
             throw new MiniGlmException($"{source}: the model has n_layer {shape.NLayer}, but there are no '{lastLayer}*' weights");
     }

@@ -38,7 +38,7 @@ public sealed class ModelPool : IDisposable
         string.IsNullOrEmpty(name) ? workers[0] : workers.FirstOrDefault(w => w.Name == name);
 
     /// `out/sft` → `sft`; a checkpoint inside a run (`out/sft/best`) is named after the run.
-    private static string NameOf(string checkpointDir)
+    internal static string NameOf(string checkpointDir)
     {
         var dir = new DirectoryInfo(Path.GetFullPath(checkpointDir));
         var name = dir.Name is "best" or "latest" && dir.Parent is not null ? dir.Parent.Name : dir.Name;

@@ -32,11 +32,20 @@ public sealed record TrainConfig
     /// memory and, being memory-bound, time (whole seed batch at once: 13.5 GB and 20 % slower).
     [JsonPropertyName("micro_batch_size")] public int MicroBatchSize { get; init; }
     // model
+    /// gpt2 (nanoGPT's) or llama (rotary positions, RMSNorm, SwiGLU, grouped-query attention); see <see cref="GptConfig"/>.
+    [JsonPropertyName("arch")] public string Arch { get; init; } = GptConfig.Gpt2;
     [JsonPropertyName("n_layer")] public int NLayer { get; init; } = 6;
     [JsonPropertyName("n_head")] public int NHead { get; init; } = 8;
     [JsonPropertyName("n_embd")] public int NEmbd { get; init; } = 512;
     [JsonPropertyName("dropout")] public double Dropout { get; init; } = 0.2;
     [JsonPropertyName("bias")] public bool Bias { get; init; }
+    // llama only (0 / false: the defaults GptConfig states)
+    [JsonPropertyName("n_kv_head")] public int NKvHead { get; init; }
+    [JsonPropertyName("intermediate_size")] public int IntermediateSize { get; init; }
+    [JsonPropertyName("rope_theta")] public double RopeTheta { get; init; }
+    [JsonPropertyName("norm_eps")] public double NormEps { get; init; }
+    [JsonPropertyName("qkv_bias")] public bool QkvBias { get; init; }
+    [JsonPropertyName("untied_head")] public bool UntiedHead { get; init; }
     // optimizer and schedule
     [JsonPropertyName("learning_rate")] public double LearningRate { get; init; } = 1e-3;
     [JsonPropertyName("max_iters")] public int MaxIters { get; init; } = 5000;
@@ -72,9 +81,22 @@ public sealed record TrainConfig
 
     public GptConfig ModelConfig(int vocabSize) => new()
     {
-        NLayer = NLayer, NHead = NHead, NEmbd = NEmbd, BlockSize = BlockSize,
-        VocabSize = vocabSize, Bias = Bias, Dropout = Dropout,
+        Arch = Arch, NLayer = NLayer, NHead = NHead, NEmbd = NEmbd, BlockSize = BlockSize,
+        VocabSize = vocabSize, Bias = Bias, Dropout = Dropout, NKvHead = NKvHead, IntermediateSize = IntermediateSize,
+        RopeTheta = RopeTheta, NormEps = NormEps, QkvBias = QkvBias, UntiedHead = UntiedHead,
     };
+
+    /// This config with a model's shape keys (all but vocab_size and dropout, which are not config keys of the shape).
+    public TrainConfig WithShape(GptConfig m) => this with
+    {
+        Arch = m.Arch, NLayer = m.NLayer, NHead = m.NHead, NEmbd = m.NEmbd, BlockSize = m.BlockSize, Bias = m.Bias,
+        NKvHead = m.NKvHead, IntermediateSize = m.IntermediateSize, RopeTheta = m.RopeTheta, NormEps = m.NormEps,
+        QkvBias = m.QkvBias, UntiedHead = m.UntiedHead,
+    };
+
+    /// The keys of the model's shape that a checkpoint fixes (fine-tuning keeps them).
+    public static readonly string[] ShapeKeys = ["arch", "n_layer", "n_head", "n_embd", "bias", "n_kv_head", "intermediate_size",
+        "rope_theta", "norm_eps", "qkv_bias", "untied_head"];
 
     /// Defaults, then the JSON file (if any), then overrides applied in order. Every key is checked against the
     /// known keys and their types; a mistake is a one-line MiniGlmException naming the key and the expected type.
@@ -160,6 +182,10 @@ public sealed record TrainConfig
         Check(Threads >= 0, "threads", "must be 0 (all cores) or positive");
         Check(Device == "cpu" || Regex.IsMatch(Device, @"^cuda(:\d+)?$"), "device", $"must be cpu, cuda or cuda:N, got '{Device}'");
         Check(TrainingDtype.Names.Contains(Dtype), "dtype", $"must be one of {string.Join(", ", TrainingDtype.Names)}, got '{Dtype}'");
+        Check(GptConfig.Archs.Contains(Arch), "arch", $"must be one of {string.Join(", ", GptConfig.Archs)}, got '{Arch}'");
+        if (InitFrom == "scratch")
+            try { ModelConfig(64).Validate(); }
+            catch (MiniGlmException e) { throw new MiniGlmException($"config: {e.Message}"); }
         Check(InitFrom != "finetune" || CkptDir != "", "ckpt_dir", "must name the checkpoint to fine-tune from (init_from=finetune)");
     }
 }

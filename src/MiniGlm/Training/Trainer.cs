@@ -37,12 +37,12 @@ public sealed class Trainer
         if (config.InitFrom != "finetune") return config;
         var dir = CheckpointStore.Resolve(config.CkptDir);
         var m = CheckpointStore.ReadConfig(dir).Model;
-        config = TrainConfig.Load(jsonFile, overrides,
-            new TrainConfig { NLayer = m.NLayer, NHead = m.NHead, NEmbd = m.NEmbd, BlockSize = m.BlockSize, Bias = m.Bias });
-        foreach (var (key, given, saved) in new (string, object, object)[]
-                 { ("n_layer", config.NLayer, m.NLayer), ("n_head", config.NHead, m.NHead), ("n_embd", config.NEmbd, m.NEmbd), ("bias", config.Bias, m.Bias) })
-            if (!given.Equals(saved))
-                throw new MiniGlmException($"config key '{key}' is {given}, but checkpoint {dir} has {saved}: fine-tuning keeps the checkpoint's shape (leave '{key}' out)");
+        config = TrainConfig.Load(jsonFile, overrides, new TrainConfig().WithShape(m));
+        var given = System.Text.Json.JsonSerializer.SerializeToNode(config)!;
+        var saved = System.Text.Json.JsonSerializer.SerializeToNode(new TrainConfig().WithShape(m))!;
+        foreach (var key in TrainConfig.ShapeKeys)
+            if (given[key]!.ToJsonString() != saved[key]!.ToJsonString())
+                throw new MiniGlmException($"config key '{key}' is {given[key]}, but checkpoint {dir} has {saved[key]}: fine-tuning keeps the checkpoint's shape (leave '{key}' out)");
         return config;
     }
 
@@ -121,7 +121,7 @@ public sealed class Trainer
                 foreach (var (chunk, weight) in Chunks(b, chunkRows))
                 {
                     var logits = model.Forward(chunk.X, chunk.AttentionMask, positions: chunk.Positions);
-                    var l = GptModel.Loss(logits, chunk.Y, chunk.LossMask) * (weight / cfg.GradientAccumulationSteps);
+                    var l = LanguageModel.Loss(logits, chunk.Y, chunk.LossMask) * (weight / cfg.GradientAccumulationSteps);
                     l.backward();
                     loss += l.item<float>();
                 }
@@ -157,7 +157,7 @@ public sealed class Trainer
 
     /// Writes the run as it is now to OUT_DIR/which: latest/ with the optimizer (to resume), best/ and snapshots
     /// without.
-    private void Save(string which, GptModel model, CheckpointConfig config, RunState run, OptimizerHelper optimizer)
+    private void Save(string which, LanguageModel model, CheckpointConfig config, RunState run, OptimizerHelper optimizer)
     {
         var dir = Path.Combine(cfg.OutDir, which);
         bool latest = which == CheckpointStore.Latest;
@@ -183,12 +183,12 @@ public sealed class Trainer
         };
     }
 
-    private (GptModel, CheckpointConfig, TrainerState, string?) BuildModel(DatasetMeta meta)
+    private (LanguageModel, CheckpointConfig, TrainerState, string?) BuildModel(DatasetMeta meta)
     {
         if (cfg.InitFrom == "scratch")
         {
             torch.manual_seed(cfg.Seed);
-            var model = new GptModel(cfg.ModelConfig(GptConfig.PadVocab(meta.VocabSize)));
+            var model = LanguageModel.Create(cfg.ModelConfig(GptConfig.PadVocab(meta.VocabSize)));
             return (model, new CheckpointConfig { Model = model.Config, Tokenizer = meta.Tokenizer, Train = cfg, ChatTemplate = meta.ChatTemplate,
                 MaxTurns = meta.SftSummary?.MaxTurns }, new TrainerState(), null);
         }
@@ -252,7 +252,7 @@ public sealed class Trainer
     }
 
     /// Null when cancelled part-way (an estimate can take long; SIGTERM must not wait for it).
-    private (double Train, double Val)? Estimate(GptModel model, IBatchSource batches, int chunkRows, Device device, CancellationToken cancel)
+    private (double Train, double Val)? Estimate(LanguageModel model, IBatchSource batches, int chunkRows, Device device, CancellationToken cancel)
     {
         model.eval();
         using var _ = no_grad();
@@ -263,7 +263,7 @@ public sealed class Trainer
             {
                 using var scope = NewDisposeScope();
                 foreach (var (c, weight) in Chunks(batches.Eval(split, i).To(device), chunkRows))
-                    sum += weight * GptModel.Loss(model.Forward(c.X, c.AttentionMask, positions: c.Positions), c.Y, c.LossMask).item<float>();
+                    sum += weight * LanguageModel.Loss(model.Forward(c.X, c.AttentionMask, positions: c.Positions), c.Y, c.LossMask).item<float>();
             }
             return sum / cfg.EvalIters;
         }

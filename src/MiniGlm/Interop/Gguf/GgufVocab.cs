@@ -10,14 +10,17 @@ namespace MiniGlm.Interop.Gguf;
 /// Ordered by the merged token's rank, merge priority equals tiktoken's rank order, so llama.cpp merges the same way.
 public sealed record GgufVocab(IReadOnlyList<string> Tokens, IReadOnlyList<int> TokenTypes, IReadOnlyList<string> Merges)
 {
-    // llama_token_type: NORMAL = 1, CONTROL = 3.
-    private const int Normal = 1, Control = 3;
+    // llama_token_type: NORMAL = 1, CONTROL = 3, UNUSED = 5.
+    private const int Normal = 1, Control = 3, Unused = 5;
 
-    public static GgufVocab From(TextTokenizer tokenizer)
+    /// <param name="size">Ids in the list: the tokenizer's, or more for a model whose embedding has rows beyond
+    /// them (Qwen2's 151936 for 151665 tokens): those are `[PADn]` tokens of type unused, as convert_hf_to_gguf writes.</param>
+    public static GgufVocab From(TextTokenizer tokenizer, int? size = null)
     {
         var specialIds = tokenizer.SpecialTokens.Values.ToHashSet();
-        var tokens = new string[tokenizer.VocabSize];
-        var types = new int[tokenizer.VocabSize];
+        var tokens = new string[size ?? tokenizer.VocabSize];
+        var types = new int[tokens.Length];
+        for (int id = tokenizer.VocabSize; id < tokens.Length; id++) (tokens[id], types[id]) = ($"[PAD{id}]", Unused);
         var ranks = new List<byte[]>();
         for (int id = 0; id < tokenizer.VocabSize; id++)
         {

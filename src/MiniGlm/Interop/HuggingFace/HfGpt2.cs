@@ -21,7 +21,7 @@ public static class HfGpt2
     private static readonly string[] Conv1D = ["attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight"];
     /// The activations GPT-2 configs name: ours is the exact erf GELU ("gelu"); the tanh forms differ by ~1e-3.
     private static readonly string[] Gelus = ["gelu", "gelu_new", "gelu_pytorch_tanh", "gelu_fast"];
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    internal static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// Fills dir (an empty directory) with the model and its tokenizer.
     public static void Write(string dir, GptModel model, CheckpointConfig config)
@@ -40,13 +40,7 @@ public static class HfGpt2
             ["torch_dtype"] = "float32",
         };
         File.WriteAllText(Path.Combine(dir, ConfigFile), hfConfig.ToJsonString(Indented));
-        var sampling = new SamplingOptions();
-        var generation = new JsonObject
-        {
-            ["bos_token_id"] = eot, ["eos_token_id"] = eot, ["pad_token_id"] = eot, ["do_sample"] = true,
-            ["temperature"] = sampling.Temperature, ["top_k"] = sampling.TopK, ["max_length"] = c.BlockSize,
-        };
-        File.WriteAllText(Path.Combine(dir, GenerationFile), generation.ToJsonString(Indented));
+        WriteGenerationConfig(dir, eot, c.BlockSize);
 
         using var scope = NewDisposeScope();
         var tensors = new List<(string, Tensor)>();
@@ -63,7 +57,19 @@ public static class HfGpt2
         HfTokenizer.Write(dir, tokenizer, config.ChatTemplate ?? ChatTemplate.Seed, c.BlockSize);
     }
 
-    /// Reads a GPT-2 directory (call outside any dispose scope; the caller disposes the weights).
+    /// generation_config.json: our sampling defaults, end of text as every special id.
+    internal static void WriteGenerationConfig(string dir, int eot, int blockSize)
+    {
+        var sampling = new SamplingOptions();
+        var generation = new JsonObject
+        {
+            ["bos_token_id"] = eot, ["eos_token_id"] = eot, ["pad_token_id"] = eot, ["do_sample"] = true,
+            ["temperature"] = sampling.Temperature, ["top_k"] = sampling.TopK, ["max_length"] = blockSize,
+        };
+        File.WriteAllText(Path.Combine(dir, GenerationFile), generation.ToJsonString(Indented));
+    }
+
+    /// Reads a GPT-2 directory, or a llama/qwen2 one through <see cref="HfLlama"/> (call outside any dispose scope; the caller disposes the weights).
     public static ForeignModel Read(string dir)
     {
         var configPath = Path.Combine(dir, ConfigFile);
@@ -73,8 +79,9 @@ public static class HfGpt2
         catch (Exception e) when (e is JsonException or InvalidOperationException) { throw new MiniGlmException($"{configPath}: not a JSON object ({e.Message})"); }
         var type = cfg["model_type"]?.GetValue<string>();
         var arch = cfg["architectures"]?.AsArray().Select(a => a?.GetValue<string>()).FirstOrDefault();
+        if (type is not null && HfLlama.ModelTypes.Contains(type)) return HfLlama.Read(dir, cfg, configPath);
         if (type != "gpt2")
-            throw new MiniGlmException($"{configPath}: model_type '{type}' ({arch}) is not GPT-2; only GPT-2-architecture models (GPT2LMHeadModel) are read");
+            throw new MiniGlmException($"{configPath}: model_type '{type}' ({arch}) is not read; GPT2LMHeadModel, LlamaForCausalLM and Qwen2ForCausalLM are");
         int Int(string key, string? alt = null) =>
             (cfg[key] ?? (alt is null ? null : cfg[alt]))?.GetValue<int>() ?? throw new MiniGlmException($"{configPath}: '{key}' is missing");
         var activation = cfg["activation_function"]?.GetValue<string>() ?? "gelu_new";
