@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using MiniGlm.Checkpoints;
 using MiniGlm.Training;
 
 namespace MiniGlm.Cli.Commands;
@@ -130,8 +131,11 @@ public static class QuickstartCommand
             [Path.Combine(pretrainData, "meta.json"), Path.Combine(pretrainData, "train.bin")]);
         stages.Run("prepare-sft", ["prepare-sft", "--input", Qa("conversations.jsonl"), "--input", qa, "--tokenizer", tok, "--block_size", "128", "--val_fraction", "0.02", "--out", sftData],
             [Path.Combine(sftData, "meta.json"), Path.Combine(sftData, "train.bin")]);
-        stages.Train("pretrain", Config("quickstart.json"), ["--dataset", pretrainData, "--out_dir", pretrain], minutes * 0.35, vocab, pretrainIters);
-        stages.Train("sft", Config("quickstart_sft.json"), ["--ckpt_dir", pretrain, "--dataset", sftData, "--out_dir", sft], minutes * 0.65, vocab, sftIters,
+        // A text's model keeps rows of 128 (8 a batch): its answers are single sentences, and a small text's val split
+        // holds one window of 128 + 1 tokens, not always one of 256 + 1 (the poetry quickstart's rows).
+        string[] rows = ["--block_size", "128", "--batch_size", "8"];
+        stages.Train("pretrain", Config("quickstart.json"), ["--dataset", pretrainData, "--out_dir", pretrain, .. rows], minutes * 0.35, vocab, pretrainIters);
+        stages.Train("sft", Config("quickstart_sft.json"), ["--ckpt_dir", pretrain, "--dataset", sftData, "--out_dir", sft, .. rows], minutes * 0.65, vocab, sftIters,
             timedShape: Config("quickstart.json"), snapshotAt: 1000.0 / 4500);
         string[] early = [.. Directory.GetDirectories(sft, "iter_*").SelectMany(d => new[] { "--ckpt", d })];
         stages.Run("eval", ["eval", "--ckpt", sft, .. early, "--dataset", pretrainData, "--qa", Qa("heldout_paraphrase.jsonl"),
@@ -228,6 +232,11 @@ public static class QuickstartCommand
             var clock = Stopwatch.StartNew();
             int code = Program.Dispatch(command);
             if (code != 0) throw new MiniGlmException($"quickstart stage {name} failed (exit code {code}); fix the cause and rerun: finished stages are kept");
+            // A training stopped by Ctrl-C or SIGTERM saves a checkpoint and exits 0: it is not done, and the stages
+            // after it must not run on a half-trained model.
+            var latest = command[0] == "train" ? Path.GetDirectoryName(outputs[0]) : null;
+            if (latest is not null && CheckpointStore.ReadState(latest) is var state && CheckpointStore.ReadConfig(latest).Train.MaxIters is var max && state.Iter < max)
+                throw new MiniGlmException($"quickstart stopped during {name} at step {state.Iter} of {max}; rerun the same command to resume it");
             manifest.MarkDone(name, record, inputs, outputs, clock.Elapsed);
             Console.WriteLine($"[{number}/{count}] {name}: {clock.Elapsed.TotalSeconds:0} s");
         }
